@@ -1,0 +1,83 @@
+"""Start real TaskHub processes (Celery workers, servers) for tests, and stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def process_env(**overrides: str) -> dict[str, str]:
+    """Environment for a child process that sees what this test sees: the test database and Redis."""
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        user = f"{db['USER']}@" if db["USER"] else ""
+        env["DATABASE_URL"] = f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def celery_worker(
+    *,
+    queues: Sequence[str] = ("high", "default", "low"),
+    concurrency: int = 1,
+    name: str = "test",
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery worker`` process consuming ``queues``; stopped (warm shutdown) on exit."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "taskhub",
+        "worker",
+        "-Q",
+        ",".join(queues),
+        "--concurrency",
+        str(concurrency),
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+    ]
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
