@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "taskhub.core",
+    "taskhub.subscriptions",
+    "taskhub.executions",
+    "taskhub.channels",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +119,11 @@ CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=330)
 
+# --- Subscriptions ----------------------------------------------------------
+SUBSCRIPTION_MIN_INTERVAL_S = env.int("SUBSCRIPTION_MIN_INTERVAL_S", default=300)
+SUBSCRIPTION_MAX_ACTIVE_PER_USER = env.int("SUBSCRIPTION_MAX_ACTIVE_PER_USER", default=100)
+TEMPLATE_MAX_LENGTH = env.int("TEMPLATE_MAX_LENGTH", default=2000)
+
 # --- Demo admin (created by `make run`; random password kept in var/ when unset)
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
@@ -139,9 +147,29 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # A JSON API: one request format, one place to validate.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "taskhub.core.schema.TaskHubAutoSchema",
     "EXCEPTION_HANDLER": "taskhub.core.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_USER_RATE", default="600/min"),
+        "anon": env.str("API_ANON_RATE", default="60/min"),
+    },
+}
+
+# Throttle counters and other shared short-lived state live in Redis, so every
+# web process counts the same requests.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "taskhub",
+    }
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaskHub API",

@@ -21,3 +21,34 @@ def redis_db() -> Iterator[redis.Redis]:
     client = get_redis()
     client.flushdb()
     return client
+
+
+@pytest.fixture
+def alice(django_user_model):  # type: ignore[no-untyped-def]
+    """The owner in permission tests."""
+    return django_user_model.objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(django_user_model):  # type: ignore[no-untyped-def]
+    """A stranger to alice's objects."""
+    return django_user_model.objects.create_user("bob", password="bob-pass-123")
+
+
+@pytest.fixture
+def staff(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_superuser("staff", password="staff-pass-123")
+
+
+@pytest.fixture
+def api_for():  # type: ignore[no-untyped-def]
+    """``api_for(user)``: a DRF client authenticated as ``user`` (None: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(user):  # type: ignore[no-untyped-def]
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from taskhub.channels.models import Channel, Delivery
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "owner", "kind", "enabled", "consecutive_failures")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "owner__username")
+    raw_id_fields = ("owner",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "idempotency_key", "channel", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("idempotency_key",)
+    raw_id_fields = ("execution", "channel")
+    show_full_result_count = False
+    readonly_fields = [field.name for field in Delivery._meta.fields]

@@ -1,0 +1,69 @@
+"""Everything that happened to a subscription: one row per (subscription, fire key)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from taskhub.core.errors import ErrorKind
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+
+
+ERROR_KIND_CHOICES = [(kind.value, kind.value) for kind in ErrorKind]
+# Statuses the reconciler watches: work that a worker still owes us.
+IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.RETRYING)
+
+
+class Execution(models.Model):
+    subscription = models.ForeignKey("subscriptions.Subscription", on_delete=models.CASCADE, related_name="executions")
+    # The nominal fire time (ISO 8601, UTC) for schedules, the event id for monitors,
+    # "manual:<uuid>" for run-now. Unique per subscription: the effectively-once key.
+    fire_key = models.CharField(max_length=100)
+    instance_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When a queued/running/retrying row is still not finished by then, the
+    # reconciler enqueues it again (the broker is not the source of truth).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    error_kind = models.CharField(max_length=16, choices=ERROR_KIND_CHOICES, blank=True)
+    error_message = models.TextField(blank=True)
+    tool_snapshot = models.JSONField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    # {"attempts": [{"n", "started_at", "finished_at", "error_kind", "error"}], ...}
+    meta = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "fire_key"], name="execution_once_per_fire"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status__in=["queued", "running", "retrying"]),
+                name="exec_in_flight_lease",
+            ),
+            models.Index(fields=["subscription", "-created_at"], name="exec_by_sub_time"),
+            models.Index(fields=["status", "-created_at"], name="exec_by_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"execution {self.pk} of subscription {self.subscription_id} at {self.fire_key} ({self.status})"

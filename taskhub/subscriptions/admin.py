@@ -1,0 +1,83 @@
+"""Admin for subscriptions: search, filters, latest executions, lifecycle actions through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from taskhub.core.errors import TaskHubError
+from taskhub.executions.models import Execution
+from taskhub.subscriptions import services
+from taskhub.subscriptions.models import Subscription
+from taskhub.subscriptions.states import Action
+
+AUDIT_FIELDS = (
+    "status",
+    "call_key",
+    "consecutive_failures",
+    "last_fired_at",
+    "last_succeeded_at",
+    "created_from",
+    "source_ref",
+    "created_at",
+    "updated_at",
+)
+
+
+class LatestExecutionsInline(admin.TabularInline):
+    model = Execution
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("fire_key", "status", "attempts", "started_at", "finished_at", "error_kind", "error_message")
+    readonly_fields = fields
+    ordering = ("-id",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Execution]:
+        # The latest 20 only: a subscription may have years of history.
+        qs = super().get_queryset(request)
+        latest = list(qs.order_by("-id").values_list("id", flat=True)[:20])
+        return qs.filter(id__in=latest)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def _lifecycle_action(action: Action, label: str) -> object:
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        done, refused = 0, []
+        for subscription_id in queryset.values_list("id", flat=True):
+            try:
+                services.subscription_transition(subscription_id=subscription_id, action=action)
+                done += 1
+            except TaskHubError as exc:
+                refused.append(f"#{subscription_id}: {exc.message}")
+        if done:
+            modeladmin.message_user(request, f"{label}: {done} subscription(s).", messages.SUCCESS)
+        if refused:
+            modeladmin.message_user(request, "Refused: " + "; ".join(refused[:20]), messages.WARNING)
+
+    run.__name__ = f"action_{action}"
+    run.short_description = f"{label} selected subscriptions"  # type: ignore[attr-defined]
+    return run
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "owner", "kind", "status", "tool", "timezone", "last_fired_at", "created_at")
+    list_filter = ("kind", "status", "tool", "timezone")
+    search_fields = ("title", "owner__username", "tool")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner", "schedule")
+    readonly_fields = AUDIT_FIELDS
+    filter_horizontal = ("channels",)
+    inlines = [LatestExecutionsInline]
+    # Counting 1M rows on every page costs more than the page; show "many" instead.
+    show_full_result_count = False
+    actions = [
+        _lifecycle_action(Action.PAUSE, "Pause"),
+        _lifecycle_action(Action.RESUME, "Resume"),
+        _lifecycle_action(Action.CANCEL, "Cancel"),
+    ]

@@ -1,0 +1,225 @@
+"""Every write to a subscription. Views, serializers, admin actions, the chat agent and tasks call these."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone as djtz
+
+from taskhub.channels.models import Channel
+from taskhub.channels.services import inbox_channel_for
+from taskhub.core.canonical import call_key
+from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from taskhub.subscriptions import scheduling, validation
+from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
+from taskhub.subscriptions.states import EDITABLE, TRANSITIONS, Action, Status
+
+logger = logging.getLogger(__name__)
+
+_UNSET: Any = object()
+
+
+@dataclass
+class SubscriptionSpec:
+    """What a user asks for; the fields a create or an update may carry (``_UNSET`` = not given)."""
+
+    title: str = _UNSET
+    tool: str = _UNSET
+    arguments: dict[str, Any] = _UNSET
+    cron: str = _UNSET
+    timezone: str = _UNSET
+    run_at: datetime | None = _UNSET
+    condition: dict[str, Any] | None = _UNSET
+    template: str = _UNSET
+    channel_ids: list[int] = _UNSET
+    priority: int = _UNSET
+    starts_at: datetime | None = _UNSET
+    ends_at: datetime | None = _UNSET
+    missed_policy: str = _UNSET
+    catch_up_window_s: int = _UNSET
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not _UNSET and name != "extra"}
+
+
+def _owned_channels(owner: AbstractBaseUser, channel_ids: list[int]) -> list[Channel]:
+    channels = list(Channel.objects.filter(owner=owner, pk__in=channel_ids))
+    missing = sorted(set(channel_ids) - {c.pk for c in channels})
+    if missing:
+        # Another user's channel is reported exactly like a missing one.
+        raise InvalidInput("channels: unknown channel", fields={"channels": [f"unknown channel id(s): {missing}"]})
+    return channels
+
+
+def _apply(sub: Subscription, given: dict[str, Any]) -> None:
+    """Validate ``given`` against ``sub``'s kind and copy it onto ``sub`` (not saved)."""
+    for name in ("title", "tool", "template", "priority", "starts_at", "ends_at", "missed_policy", "catch_up_window_s"):
+        if name in given:
+            setattr(sub, name, given[name])
+    if not sub.title.strip():
+        raise InvalidInput("title: required", fields={"title": ["must not be blank"]})
+    if "timezone" in given:
+        sub.timezone = validation.validate_timezone(given["timezone"])
+    if "arguments" in given:
+        sub.arguments = validation.validate_arguments(given["arguments"])
+    sub.call_key = call_key(sub.tool, sub.arguments)
+    if sub.priority not in Priority.values:
+        raise InvalidInput("priority: invalid", fields={"priority": [f"expected one of {Priority.values}"]})
+    if sub.missed_policy not in MissedPolicy.values:
+        raise InvalidInput(
+            "missed_policy: invalid", fields={"missed_policy": [f"expected one of {MissedPolicy.values}"]}
+        )
+    if sub.starts_at and sub.ends_at and sub.ends_at <= sub.starts_at:
+        raise InvalidInput("ends_at: before starts_at", fields={"ends_at": ["must be after starts_at"]})
+
+    if sub.kind == Kind.PERIODIC:
+        if "cron" in given or "timezone" in given:
+            cron = given.get("cron", _UNSET)
+            if cron is _UNSET:
+                cron = scheduling.cron_of(sub.schedule) if sub.schedule_id else None
+            if not cron:
+                raise InvalidInput("cron: required for a periodic subscription", fields={"cron": ["required"]})
+            cron = validation.validate_cron(cron, timezone=sub.timezone)
+            sub.schedule = scheduling.crontab_for(cron=cron, timezone=sub.timezone)
+        elif sub.schedule_id is None:
+            raise InvalidInput("cron: required for a periodic subscription", fields={"cron": ["required"]})
+    elif sub.kind == Kind.ONCE:
+        if "run_at" in given:
+            if given["run_at"] is None:
+                raise InvalidInput("run_at: required for a one-off", fields={"run_at": ["required"]})
+            sub.run_at = validation.validate_run_at(given["run_at"])
+        elif sub.run_at is None:
+            raise InvalidInput("run_at: required for a one-off", fields={"run_at": ["required"]})
+    elif sub.kind == Kind.MONITOR:
+        if "condition" in given:
+            sub.condition = given["condition"]
+        if not isinstance(sub.condition, dict) or not sub.condition:
+            raise InvalidInput("condition: required for a monitor", fields={"condition": ["required"]})
+    for name, only_for in (("cron", Kind.PERIODIC), ("run_at", Kind.ONCE), ("condition", Kind.MONITOR)):
+        if given.get(name) is not None and sub.kind != only_for:
+            raise InvalidInput(
+                f"{name}: only for {only_for} subscriptions", fields={name: [f"only for kind {only_for}"]}
+            )
+
+    sub.template = validation.validate_template(sub.template, allowed=_placeholders_for(sub))
+
+
+def _placeholders_for(sub: Subscription) -> frozenset[str] | None:
+    """Names a message template of ``sub`` may use; None while the tool's output fields are unknown."""
+    output_fields = validation.tool_output_fields(sub.tool)
+    if output_fields is None:
+        return None
+    return validation.COMMON_PLACEHOLDERS | set(sub.arguments) | output_fields
+
+
+@transaction.atomic
+def subscription_create(
+    *, owner: AbstractBaseUser, kind: str, spec: SubscriptionSpec, origin: str = Origin.API, source_ref: str = ""
+) -> Subscription:
+    """Create a draft. Nothing is scheduled until it is confirmed."""
+    if kind not in Kind.values:
+        raise InvalidInput("kind: invalid", fields={"kind": [f"expected one of {Kind.values}"]})
+    given = spec.given()
+    for required in ("title", "tool"):
+        if not given.get(required):
+            raise InvalidInput(f"{required}: required", fields={required: ["required"]})
+    given.setdefault("arguments", {})
+    sub = Subscription(owner=owner, kind=kind, status=Status.DRAFT, created_from=origin, source_ref=source_ref)
+    _apply(sub, given)
+    sub.save()
+    channel_ids = given.get("channel_ids")
+    sub.channels.set(_owned_channels(owner, channel_ids) if channel_ids else [inbox_channel_for(owner)])
+    logger.info("subscription created", extra={"subscription_id": sub.pk, "kind": kind, "origin": origin})
+    return sub
+
+
+@transaction.atomic
+def subscription_update(
+    *, subscription_id: int, owner: AbstractBaseUser | None, spec: SubscriptionSpec
+) -> Subscription:
+    """Edit a subscription that is not finished; moves it between buckets when its schedule changes."""
+    sub = _locked(subscription_id, owner)
+    if sub.status not in EDITABLE:
+        raise Conflict(f"a {sub.status} subscription cannot be edited", fields={"status": [sub.status]})
+    old_schedule_id = sub.schedule_id
+    given = spec.given()
+    _apply(sub, given)
+    sub.save()
+    if "channel_ids" in given:
+        sub.channels.set(_owned_channels(sub.owner, given["channel_ids"]) or [inbox_channel_for(sub.owner)])
+    for schedule_id in {old_schedule_id, sub.schedule_id} - {None}:
+        scheduling.sync_bucket(schedule_id)
+    return sub
+
+
+def _locked(subscription_id: int, owner: AbstractBaseUser | None) -> Subscription:
+    qs = Subscription.objects.select_for_update()
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    try:
+        return qs.get(pk=subscription_id)
+    except Subscription.DoesNotExist:
+        raise NotFound("subscription not found") from None
+
+
+def _check_quota(owner_id: int) -> None:
+    # Lock the owner so two concurrent activations cannot both pass the count.
+    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+    active = Subscription.objects.filter(owner_id=owner_id, status=Status.ACTIVE).count()
+    limit = settings.SUBSCRIPTION_MAX_ACTIVE_PER_USER
+    if active >= limit:
+        raise QuotaExceeded(
+            f"quota exceeded: {active} active subscriptions, the limit is {limit}",
+            fields={"status": [f"at most {limit} active subscriptions per user"]},
+        )
+
+
+@transaction.atomic
+def subscription_transition(
+    *, subscription_id: int, action: Action | str, owner: AbstractBaseUser | None = None
+) -> Subscription:
+    """Move a subscription along the lifecycle by compare-and-set; 409 (Conflict) when not allowed.
+
+    ``owner`` limits the change to that user's subscription (None for system callers).
+    """
+    action = Action(action)
+    allowed_from, target = TRANSITIONS[action]
+    qs = Subscription.objects.filter(pk=subscription_id)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    current = qs.values("owner_id", "status", "kind", "run_at").first()
+    if current is None:
+        raise NotFound("subscription not found")
+    if target == Status.ACTIVE:
+        _check_quota(current["owner_id"])
+        if current["kind"] == Kind.ONCE and current["run_at"] and current["run_at"] <= djtz.now():
+            raise InvalidInput("run_at: in the past", fields={"run_at": ["is in the past; edit it first"]})
+    updated = qs.filter(status__in=allowed_from).update(status=target, updated_at=djtz.now())
+    if not updated:
+        status = qs.values_list("status", flat=True).first()
+        raise Conflict(f"cannot {action} a {status} subscription", fields={"status": [status]})
+    sub = Subscription.objects.get(pk=subscription_id)
+    if sub.kind == Kind.PERIODIC and sub.schedule_id:
+        scheduling.sync_bucket(sub.schedule_id)
+    logger.info(
+        "subscription transition", extra={"subscription_id": sub.pk, "action": str(action), "status": str(target)}
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None) -> None:
+    """Delete a subscription and its history; its bucket goes when nobody else uses it."""
+    sub = _locked(subscription_id, owner)
+    schedule_id = sub.schedule_id
+    sub.delete()
+    if schedule_id:
+        scheduling.sync_bucket(schedule_id)

@@ -1,0 +1,93 @@
+"""Domain checks on what a user asks for. Each failure names its field (``InvalidInput.fields``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from croniter import croniter
+from django.conf import settings
+from django.utils import timezone as djtz
+
+from taskhub.core.errors import InvalidInput
+from taskhub.subscriptions import scheduling
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Placeholders every message may use, whatever the tool.
+COMMON_PLACEHOLDERS = frozenset({"title", "date", "time", "weekday", "timezone", "stale_note"})
+
+
+def _fail(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", fields={field: [message]})
+
+
+def validate_timezone(name: str, *, field: str = "timezone") -> str:
+    if name not in _timezones():
+        raise _fail(field, f"unknown time zone {name!r}; use an IANA name such as 'Asia/Shanghai'")
+    return name
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def validate_cron(expr: str, *, timezone: str, field: str = "cron") -> str:
+    """A 5-field cron expression whose fires are never closer than the minimum interval."""
+    normalised = " ".join(expr.split())
+    if len(normalised.split(" ")) != 5:
+        raise _fail(field, "expected 5 fields: minute hour day-of-month month day-of-week")
+    if not croniter.is_valid(normalised):
+        raise _fail(field, f"not a valid cron expression: {expr!r}")
+    minimum = timedelta(seconds=settings.SUBSCRIPTION_MIN_INTERVAL_S)
+    gap = scheduling.smallest_gap(cron=normalised, timezone=timezone, start=djtz.now())
+    if gap < minimum:
+        raise _fail(
+            field, f"fires every {int(gap.total_seconds())} s; the minimum interval is {int(minimum.total_seconds())} s"
+        )
+    return normalised
+
+
+def validate_run_at(run_at: datetime, *, field: str = "run_at") -> datetime:
+    if run_at <= djtz.now():
+        raise _fail(field, "must be in the future")
+    return run_at
+
+
+def validate_arguments(arguments: Any, *, field: str = "arguments") -> dict[str, Any]:
+    if not isinstance(arguments, dict):
+        raise _fail(field, "must be a JSON object")
+    return arguments
+
+
+def validate_template(template: str, *, allowed: frozenset[str] | None, field: str = "template") -> str:
+    """Plain ``{name}`` placeholders only: no attribute access, no indexing, no expressions.
+
+    ``allowed`` is the set of names the message may use; None when the tool's
+    output fields are unknown, in which case any identifier is accepted.
+    """
+    if len(template) > settings.TEMPLATE_MAX_LENGTH:
+        raise _fail(field, f"longer than {settings.TEMPLATE_MAX_LENGTH} characters")
+    for name in PLACEHOLDER.findall(template):
+        if not IDENTIFIER.match(name):
+            raise _fail(field, f"placeholder {{{name}}} is not a plain name")
+        if allowed is not None and name not in allowed:
+            raise _fail(field, f"unknown placeholder {{{name}}}; allowed: {', '.join(sorted(allowed))}")
+    return template
+
+
+def tz_now(timezone: str) -> datetime:
+    return djtz.now().astimezone(ZoneInfo(timezone))
+
+
+def tool_output_fields(tool: str) -> frozenset[str] | None:
+    """Top-level fields of ``tool``'s structured output, or None when not known.
+
+    Until the tool gateway's registry is wired in, the output schema is unknown
+    and templates may use any plain name (unknown names render empty).
+    """
+    return None
