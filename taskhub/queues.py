@@ -61,6 +61,10 @@ def default_priority(queue: str) -> int:
 # priority; callers that know better pass a ``Route`` to ``apply_async``.
 TASK_QUEUES: dict[str, str] = {
     "taskhub.probe": DEFAULT,
+    "taskhub.fanout": DEFAULT,
+    "taskhub.execute_batch": DEFAULT,
+    "taskhub.reconcile": LOW,
+    "taskhub.sweep_due": HIGH,
 }
 
 
@@ -70,3 +74,16 @@ def task_routes() -> dict[str, dict[str, object]]:
         name: route(queue, urgency=default_priority(queue) - BANDS[queue][0]).options()
         for name, queue in TASK_QUEUES.items()
     }
+
+
+def route_for_subscription(*, kind: str, priority: int, lateness_s: float = 0.0, manual: bool = False) -> Route:
+    """The one rule for where a subscription's execution goes.
+
+    Alerts (monitors) and a user's "run now" take ``high``; scheduled pushes take
+    ``default``. Inside the band, urgent subscriptions first, and work already
+    late by more than a minute moves one step ahead so a backlog drains oldest-first.
+    ``priority`` is the subscription's 0 (low) .. 2 (urgent).
+    """
+    queue = HIGH if manual or kind == "monitor" else DEFAULT
+    urgency = max(0, 2 - priority - (1 if lateness_s > 60 else 0))
+    return route(queue, urgency)

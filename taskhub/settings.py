@@ -123,6 +123,18 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=330)
 SUBSCRIPTION_MIN_INTERVAL_S = env.int("SUBSCRIPTION_MIN_INTERVAL_S", default=300)
 SUBSCRIPTION_MAX_ACTIVE_PER_USER = env.int("SUBSCRIPTION_MAX_ACTIVE_PER_USER", default=100)
 TEMPLATE_MAX_LENGTH = env.int("TEMPLATE_MAX_LENGTH", default=2000)
+MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
+
+# --- Executions -------------------------------------------------------------
+FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)
+EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=200)
+# A queued or running execution not finished by then is enqueued again by the reconciler.
+EXECUTION_LEASE_S = env.int("EXECUTION_LEASE_S", default=600)
+# A beat tick this late (or less) still counts as on time for every subscription.
+FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
+# Older missed fires found after downtime are recorded as missed, at most this many per fan-out.
+MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
+SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
 
 # --- Demo admin (created by `make run`; random password kept in var/ when unset)
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")

@@ -5,9 +5,29 @@ from __future__ import annotations
 from celery import shared_task
 
 from taskhub.core import diagnostics
+from taskhub.executions import fanout as fanout_service
+from taskhub.executions import reconciler, runner
 
 
 @shared_task(name="taskhub.probe")
 def probe(run_id: str, label: str) -> None:
     """Record that a worker ran this message (used by ``manage.py probe`` and the queue-order test)."""
     diagnostics.record_probe(run_id=run_id, label=label)
+
+
+@shared_task(name="taskhub.fanout")
+def fanout(schedule_id: int) -> dict[str, object]:
+    """Beat's tick of a schedule bucket: create and enqueue its executions."""
+    return vars(fanout_service.fanout(schedule_id=schedule_id))
+
+
+@shared_task(name="taskhub.execute_batch")
+def execute_batch(execution_ids: list[int]) -> None:
+    """Run a batch of executions: tool calls, messages, pushes, write-back."""
+    runner.run_batch([int(pk) for pk in execution_ids])
+
+
+@shared_task(name="taskhub.reconcile")
+def reconcile() -> int:
+    """Re-enqueue executions whose lease expired (lost messages, dead workers)."""
+    return reconciler.reconcile()

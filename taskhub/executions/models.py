@@ -67,3 +67,18 @@ class Execution(models.Model):
 
     def __str__(self) -> str:
         return f"execution {self.pk} of subscription {self.subscription_id} at {self.fire_key} ({self.status})"
+
+
+class ScheduleFire(models.Model):
+    """One fan-out of a schedule bucket at a nominal fire time: how missed fires are found after downtime."""
+
+    schedule = models.ForeignKey("django_celery_beat.CrontabSchedule", on_delete=models.CASCADE, related_name="+")
+    fire_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "fire_at"], name="schedule_fire_once")]
+        indexes = [models.Index(fields=["schedule", "-fire_at"], name="schedule_fire_latest")]
+
+    def __str__(self) -> str:
+        return f"schedule {self.schedule_id} fired at {self.fire_at.isoformat()}"

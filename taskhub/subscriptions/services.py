@@ -17,7 +17,7 @@ from taskhub.channels.models import Channel
 from taskhub.channels.services import inbox_channel_for
 from taskhub.core.canonical import call_key
 from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
-from taskhub.subscriptions import scheduling, validation
+from taskhub.subscriptions import scheduling, templates, validation
 from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
 from taskhub.subscriptions.states import EDITABLE, TRANSITIONS, Action, Status
 
@@ -109,7 +109,9 @@ def _apply(sub: Subscription, given: dict[str, Any]) -> None:
                 f"{name}: only for {only_for} subscriptions", fields={name: [f"only for kind {only_for}"]}
             )
 
-    sub.template = validation.validate_template(sub.template, allowed=_placeholders_for(sub))
+    sub.template = templates.validate_template(
+        sub.template, allowed=_placeholders_for(sub), max_length=settings.TEMPLATE_MAX_LENGTH
+    )
 
 
 def _placeholders_for(sub: Subscription) -> frozenset[str] | None:
@@ -117,7 +119,7 @@ def _placeholders_for(sub: Subscription) -> frozenset[str] | None:
     output_fields = validation.tool_output_fields(sub.tool)
     if output_fields is None:
         return None
-    return validation.COMMON_PLACEHOLDERS | set(sub.arguments) | output_fields
+    return templates.COMMON_PLACEHOLDERS | set(sub.arguments) | output_fields
 
 
 @transaction.atomic
@@ -223,3 +225,29 @@ def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None)
     sub.delete()
     if schedule_id:
         scheduling.sync_bucket(schedule_id)
+
+
+def subscriptions_after_runs(*, to_complete: set[int], failed_permanently: set[int]) -> None:
+    """Lifecycle consequences of finished runs: one-offs complete; repeated permanent failures suspend.
+
+    Each change is a compare-and-set transition; one that another process made
+    first is simply skipped.
+    """
+    for subscription_id in to_complete:
+        _transition_if_allowed(subscription_id, Action.COMPLETE)
+    if failed_permanently:
+        limit = settings.SUSPEND_AFTER_FAILURES
+        failing = Subscription.objects.filter(
+            pk__in=failed_permanently, status=Status.ACTIVE, consecutive_failures__gte=limit
+        ).values_list("pk", flat=True)
+        for subscription_id in failing:
+            if _transition_if_allowed(subscription_id, Action.SUSPEND):
+                logger.warning("subscription suspended", extra={"subscription_id": subscription_id})
+
+
+def _transition_if_allowed(subscription_id: int, action: Action) -> bool:
+    try:
+        subscription_transition(subscription_id=subscription_id, action=action)
+    except Conflict:
+        return False
+    return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -14,11 +13,6 @@ from django.utils import timezone as djtz
 
 from taskhub.core.errors import InvalidInput
 from taskhub.subscriptions import scheduling
-
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-# Placeholders every message may use, whatever the tool.
-COMMON_PLACEHOLDERS = frozenset({"title", "date", "time", "weekday", "timezone", "stale_note"})
 
 
 def _fail(field: str, message: str) -> InvalidInput:
@@ -62,22 +56,6 @@ def validate_arguments(arguments: Any, *, field: str = "arguments") -> dict[str,
     if not isinstance(arguments, dict):
         raise _fail(field, "must be a JSON object")
     return arguments
-
-
-def validate_template(template: str, *, allowed: frozenset[str] | None, field: str = "template") -> str:
-    """Plain ``{name}`` placeholders only: no attribute access, no indexing, no expressions.
-
-    ``allowed`` is the set of names the message may use; None when the tool's
-    output fields are unknown, in which case any identifier is accepted.
-    """
-    if len(template) > settings.TEMPLATE_MAX_LENGTH:
-        raise _fail(field, f"longer than {settings.TEMPLATE_MAX_LENGTH} characters")
-    for name in PLACEHOLDER.findall(template):
-        if not IDENTIFIER.match(name):
-            raise _fail(field, f"placeholder {{{name}}} is not a plain name")
-        if allowed is not None and name not in allowed:
-            raise _fail(field, f"unknown placeholder {{{name}}}; allowed: {', '.join(sorted(allowed))}")
-    return template
 
 
 def tz_now(timezone: str) -> datetime:

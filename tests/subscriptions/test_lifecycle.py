@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from taskhub.core.errors import Conflict, QuotaExceeded
 from taskhub.subscriptions import scheduling, services
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.states import TRANSITIONS, Action, Status
+from tests.concurrency import run_concurrently
 from tests.factories import active_periodic, periodic
 
 pytestmark = pytest.mark.django_db
@@ -88,23 +86,7 @@ def test_activation_beyond_the_quota_is_refused(alice, settings) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_confirms_one_wins_one_gets_409(alice) -> None:
     sub = periodic(alice)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def confirm() -> None:
-        try:
-            barrier.wait()
-            services.subscription_transition(subscription_id=sub.pk, action=Action.CONFIRM)
-            outcomes.append("won")
-        except Conflict:
-            outcomes.append("conflict")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(lambda: services.subscription_transition(subscription_id=sub.pk, action=Action.CONFIRM))
+    outcomes = ["conflict" if isinstance(r, Conflict) else "won" for r in results]
     assert sorted(outcomes) == ["conflict", "won"]
     assert PeriodicTask.objects.filter(name__startswith="bucket:").count() == 1

@@ -1,0 +1,41 @@
+"""The text a subscriber receives: their template filled with the tool's data, at consumption time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from taskhub.subscriptions import templates
+from taskhub.subscriptions.models import Subscription
+
+STALE_NOTE = "\n(cached data: the source is not answering right now)"
+
+
+def values_for(sub: Subscription, data: dict[str, Any], *, stale: bool, now: datetime) -> dict[str, Any]:
+    """Placeholder values: the tool's top-level fields, the call's arguments, and a few common names."""
+    local = now.astimezone(ZoneInfo(sub.timezone))
+    return {
+        **{k: v for k, v in sub.arguments.items() if isinstance(k, str)},
+        **{k: v for k, v in data.items() if isinstance(k, str)},
+        "title": sub.title,
+        "date": local.date().isoformat(),
+        "time": local.strftime("%H:%M"),
+        "weekday": local.strftime("%A"),
+        "timezone": sub.timezone,
+        "stale_note": STALE_NOTE if stale else "",
+    }
+
+
+def compose(sub: Subscription, result: Any, *, now: datetime) -> tuple[str, str]:
+    """(title, body) for ``sub`` given a gateway ``result``; stale data is said to be stale."""
+    stale = result.status == "stale"
+    template = sub.template or templates.default_template(result.data)
+    if stale and "{stale_note}" not in template:
+        template += "{stale_note}"
+    body = templates.render(
+        template, values_for(sub, result.data, stale=stale, now=now), max_length=settings.MESSAGE_MAX_LENGTH
+    )
+    return sub.title, body

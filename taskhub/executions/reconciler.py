@@ -1,0 +1,47 @@
+"""The reconciler: the database, not the broker, says what work is owed.
+
+Executions still queued, running or retrying after their lease expired lost
+their message (a broker restarted without persistence, a worker killed after
+taking it): they are enqueued again. A duplicate message is harmless, because a
+worker claims an execution by compare-and-set before running it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone as djtz
+
+from taskhub import queues
+from taskhub.executions import dispatch
+from taskhub.executions.models import IN_FLIGHT, Execution
+from taskhub.executions.rows import InsertedExecution
+
+logger = logging.getLogger(__name__)
+
+
+def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
+    """Re-enqueue up to ``limit`` in-flight executions whose lease expired; returns how many."""
+    now = now or djtz.now()
+    new_lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
+    with transaction.atomic():
+        expired = list(
+            Execution.objects.select_for_update(skip_locked=True)
+            .filter(status__in=IN_FLIGHT, lease_expires_at__lt=now)
+            .order_by("lease_expires_at")
+            .values_list("id", "subscription_id", "status", "subscription__kind", "subscription__priority")[:limit]
+        )
+        if not expired:
+            return 0
+        # A new lease first, so the next reconcile run does not send them again at once.
+        Execution.objects.filter(id__in=[row[0] for row in expired]).update(lease_expires_at=new_lease)
+        batch = [
+            InsertedExecution(pk, sub_id, status, queues.route_for_subscription(kind=kind, priority=priority))
+            for pk, sub_id, status, kind, priority in expired
+        ]
+        transaction.on_commit(lambda: dispatch.enqueue(batch))
+    logger.warning("re-enqueued executions with expired leases", extra={"count": len(expired)})
+    return len(expired)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from croniter import croniter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskhub.executions import fanout as fanout_service
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.subscriptions import services
+from taskhub.subscriptions.states import Action
+from tests.concurrency import run_concurrently
+from tests.factories import active_periodic
+
+pytestmark = pytest.mark.django_db
+
+# 08:00 in Shanghai is 00:00 UTC.
+TODAY_0800 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
+
+
+def _queued_messages(redis_db) -> int:  # type: ignore[no-untyped-def]
+    return sum(redis_db.llen(key) for key in redis_db.keys("default*"))
+
+
+def test_fanout_creates_one_queued_execution_per_active_subscription_and_enqueues_them(
+    alice, bob, redis_db, django_capture_on_commit_callbacks
+) -> None:
+    subs = [active_periodic(alice) for _ in range(3)] + [active_periodic(bob)]
+    services.subscription_transition(subscription_id=subs[0].pk, action=Action.PAUSE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = fanout_service.fanout(schedule_id=subs[1].schedule_id, now=TODAY_0800 + timedelta(seconds=3))
+
+    rows = Execution.objects.order_by("subscription_id")
+    assert [r.subscription_id for r in rows] == [s.pk for s in subs[1:]]
+    assert {r.fire_key for r in rows} == {"2026-11-25T00:00:00+00:00"}
+    assert {r.status for r in rows} == {ExecutionStatus.QUEUED}
+    assert all(r.lease_expires_at and r.scheduled_for == TODAY_0800 for r in rows)
+    assert (result.created, result.enqueued) == (3, 3)
+    assert _queued_messages(redis_db) == 1  # one execute_batch message for the batch
+
+
+def test_the_same_tick_fanned_out_again_creates_and_enqueues_nothing(
+    alice, redis_db, django_capture_on_commit_callbacks
+) -> None:
+    sub = active_periodic(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(seconds=1))
+        again = fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(seconds=40))
+    assert (again.created, again.enqueued) == (0, 0)
+    assert Execution.objects.count() == 1
+    assert _queued_messages(redis_db) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_fanouts_of_one_tick_yield_one_execution_per_subscription(alice) -> None:
+    subs = [active_periodic(alice) for _ in range(50)]
+    results = run_concurrently(
+        lambda: fanout_service.fanout(schedule_id=subs[0].schedule_id, now=TODAY_0800, chunk_size=7)
+    )
+    assert Execution.objects.count() == 50
+    assert sum(r.created for r in results) == 50
+
+
+def test_after_downtime_the_latest_fire_catches_up_once_and_older_ones_are_missed(alice) -> None:
+    sub = active_periodic(alice)  # catch_up_once, window 1 h
+    ScheduleFire.objects.create(schedule_id=sub.schedule_id, fire_at=TODAY_0800 - timedelta(days=2))
+
+    fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(minutes=20))
+
+    statuses = dict(Execution.objects.values_list("fire_key", "status"))
+    assert statuses == {
+        "2026-11-24T00:00:00+00:00": ExecutionStatus.MISSED,
+        "2026-11-25T00:00:00+00:00": ExecutionStatus.QUEUED,
+    }
+
+
+def test_a_fire_later_than_the_catch_up_window_is_missed_not_run(alice) -> None:
+    sub = active_periodic(alice)
+    fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(hours=2))
+    assert list(Execution.objects.values_list("status", flat=True)) == [ExecutionStatus.MISSED]
+
+
+def test_skip_policy_runs_only_ticks_on_time(alice) -> None:
+    sub = active_periodic(alice, missed_policy="skip")
+    fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(minutes=10))
+    assert list(Execution.objects.values_list("status", flat=True)) == [ExecutionStatus.MISSED]
+
+
+ZONES = [
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/Santiago",
+    "Europe/London",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Asia/Shanghai",
+    "Asia/Tehran",
+    "America/Havana",
+    "Pacific/Chatham",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(zone=st.sampled_from(ZONES), day=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)))
+def test_daily_0800_fires_exactly_once_per_local_day_across_dst(zone: str, day: date) -> None:
+    tz = ZoneInfo(zone)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    end = start + timedelta(days=1)
+    fires = []
+    it = croniter("0 8 * * *", start - timedelta(seconds=1))
+    while (moment := it.get_next(datetime)) < end:
+        fires.append(moment)
+    assert len(fires) == 1
+    assert (fires[0].hour, fires[0].minute) == (8, 0)
+    # Every beat tick between this fire and the next maps to the same fire key.
+    for delay in (0, 1, 59, 3600, 20 * 3600):
+        now = fires[0].astimezone(UTC) + timedelta(seconds=delay)
+        nominal = fanout_service.nominal_fire(cron="0 8 * * *", timezone=zone, now=now)
+        assert fanout_service.fire_key(nominal) == fanout_service.fire_key(fires[0])
