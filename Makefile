@@ -20,6 +20,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python scripts/devenv.py test $(PYTEST_ARGS)
 
+# make bench BENCH=api_list ARGS="--n 100000"
+BENCH ?= api_list
+bench: $(STAMP)
+	$(VENV)/bin/python scripts/devenv.py bench $(BENCH) $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

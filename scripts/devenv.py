@@ -2,6 +2,7 @@
 
     python scripts/devenv.py run          # web, worker, beat, Flower, tool servers (honcho)
     python scripts/devenv.py test [ARGS]  # pytest ARGS against a real Redis and a real Postgres
+    python scripts/devenv.py bench NAME   # bench/NAME.py against the same services
 
 Nothing here is simulated: when no Redis answers at REDIS_URL, a private
 ``redis-server`` is started under ./var (the one on PATH, else the binary the
@@ -232,6 +233,21 @@ def cmd_test(args: list[str]) -> int:
         return _run_foreground([sys.executable, "-m", "pytest", *args], env)
 
 
+def cmd_bench(args: list[str]) -> int:
+    """``bench NAME [ARGS]``: run bench/NAME.py against the same real services as the tests."""
+    if not args:
+        raise SystemExit("usage: devenv.py bench NAME [ARGS]  (NAME: a file in bench/)")
+    with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(redis_server(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")))
+        database_url = os.environ.get("DATABASE_URL", "")
+        if database_url:
+            ensure_local_postgres(database_url)
+        else:
+            database_url = stack.enter_context(private_postgres())
+        env = _env(REDIS_URL=_with_db("/14", redis_url), DATABASE_URL=database_url, LOG_LEVEL="WARNING")
+        return _run_foreground([sys.executable, str(ROOT / "bench" / f"{args[0]}.py"), *args[1:]], env)
+
+
 def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, check=True)
 
@@ -255,12 +271,12 @@ def cmd_run(_: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "bench"):
         print(__doc__)
         return 2
     os.chdir(ROOT)
     VAR.mkdir(exist_ok=True)
-    return {"run": cmd_run, "test": cmd_test}[argv[0]](argv[1:])
+    return {"run": cmd_run, "test": cmd_test, "bench": cmd_bench}[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""Shared start-up of the benchmarks: Django on a throw-away database created for the run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+@contextmanager
+def bench_database() -> Iterator[None]:
+    """Create ``test_<name>`` (migrated), run the benchmark in it, drop it afterwards."""
+    import django
+
+    django.setup()
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    setup_test_environment()  # the test client's host, in-memory email
+    config = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    try:
+        yield
+    finally:
+        teardown_databases(config, verbosity=0)
+
+
+def machine() -> str:
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
