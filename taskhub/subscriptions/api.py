@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from taskhub.core.api import IdCursorPagination, query_int
+from taskhub.executions import services as execution_services
+from taskhub.executions.api import ExecutionSerializer
 from taskhub.subscriptions import scheduling, selectors, services
 from taskhub.subscriptions.models import Kind, MissedPolicy, Priority, Subscription
 from taskhub.subscriptions.states import Action
@@ -155,6 +157,13 @@ class SubscriptionViewSet(
     pause = _transition_endpoint(Action.PAUSE)
     resume = _transition_endpoint(Action.RESUME)
     cancel = _transition_endpoint(Action.CANCEL)
+
+    @extend_schema(request=None, responses={202: ExecutionSerializer})
+    @action(detail=True, methods=["post"], url_path="run-now")
+    def run_now(self, request: Request, pk: str | None = None) -> Response:
+        subscription = self.get_object()
+        execution = execution_services.execution_run_now(subscription_id=subscription.pk, owner=request.user)
+        return Response(ExecutionSerializer(execution).data, status=202)
 
     @extend_schema(
         parameters=[OpenApiParameter("count", int, description="how many fire times (1-50, default 5)")],

@@ -100,6 +100,7 @@ def _routes(sub_id: int, channel_id: int, execution_id: int) -> list[tuple[str, 
         ("post", s + "resume/", None),
         ("post", s + "cancel/", None),
         ("get", s + "next-fires/", None),
+        ("post", s + "run-now/", None),
         ("get", f"/api/v1/channels/{channel_id}/", None),
         ("patch", f"/api/v1/channels/{channel_id}/", {"name": "x"}),
         ("delete", f"/api/v1/channels/{channel_id}/", None),
@@ -141,3 +142,25 @@ def test_admin_is_staff_only(alice, client) -> None:
     response = client.get("/admin/subscriptions/subscription/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_run_now_queues_one_execution_on_the_high_queue(
+    alice, api_for, redis_db, django_capture_on_commit_callbacks
+) -> None:
+    sub = active_periodic(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(alice).post(f"/api/v1/subscriptions/{sub.pk}/run-now/")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["fire_key"].startswith("manual:")
+    assert body["status"] == "queued"
+    assert sum(redis_db.llen(k) for k in redis_db.keys("high*")) == 1
+    assert sum(redis_db.llen(k) for k in redis_db.keys("default*")) == 0
+
+
+def test_run_now_of_a_cancelled_subscription_is_a_409(alice, api_for) -> None:
+    sub = periodic(alice)
+    api_for(alice).post(f"/api/v1/subscriptions/{sub.pk}/cancel/")
+    response = api_for(alice).post(f"/api/v1/subscriptions/{sub.pk}/run-now/")
+    assert response.status_code == 409
+    assert not Execution.objects.exists()
