@@ -39,18 +39,9 @@ class Location(BaseModel):
     timezone: str
 
 
-class CurrentWeather(BaseModel):
+class CurrentWeather(offline.Hourly):
     location: Location
     observed_at: str = Field(description="Local time of the observation, ISO 8601")
-    temperature_c: float
-    feels_like_c: float
-    humidity_pct: int
-    precipitation_probability_pct: int
-    wind_speed_kmh: float
-    wind_direction: str
-    condition: str
-    condition_zh: str
-    aqi: int | None = Field(description="US AQI, null when unknown")
     source: str
 
 
@@ -116,7 +107,7 @@ async def current_weather(city: CityArg) -> CurrentWeather:
         location=_location(place),
         observed_at=local.isoformat(),
         source=config.WEATHER_PROVIDER,
-        **{k: getattr(now, k) for k in offline.Hourly.__dataclass_fields__},
+        **now.model_dump(),
     )
 
 

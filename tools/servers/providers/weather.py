@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from tools.geo import Place
 
 CONDITIONS = (
@@ -29,8 +31,11 @@ CONDITIONS = (
 SNOW = ("Snow", "雪")
 
 
-@dataclass(frozen=True)
-class Hourly:
+class Hourly(BaseModel):
+    """Conditions at one hour; also the body of the ``current_weather`` answer."""
+
+    model_config = ConfigDict(frozen=True)
+
     temperature_c: float
     feels_like_c: float
     humidity_pct: int
@@ -39,7 +44,7 @@ class Hourly:
     wind_direction: str
     condition: str
     condition_zh: str
-    aqi: int | None
+    aqi: int | None = Field(description="US AQI, null when unknown")
 
 
 @dataclass(frozen=True)
