@@ -58,9 +58,9 @@ def main() -> None:
                     kind="periodic",
                     status="active" if i % 4 else "paused",
                     title=f"Weather {i}",
-                    tool="get_weather",
+                    tool="current_weather",
                     arguments={"city": f"city-{i % 2000}"},
-                    call_key=call_key("get_weather", {"city": f"city-{i % 2000}"}),
+                    call_key=call_key("current_weather", {"city": f"city-{i % 2000}"}),
                     schedule=schedule,
                     timezone="Asia/Shanghai",
                 )

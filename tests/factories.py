@@ -10,7 +10,7 @@ from taskhub.subscriptions.models import Kind, Subscription
 
 def periodic(owner: Any, *, cron: str = "0 8 * * *", timezone: str = "Asia/Shanghai", **spec: Any) -> Subscription:
     """A draft periodic weather subscription."""
-    fields = {"title": "Beijing weather", "tool": "get_weather", "arguments": {"city": "Beijing"}, **spec}
+    fields = {"title": "Beijing weather", "tool": "current_weather", "arguments": {"city": "Beijing"}, **spec}
     return services.subscription_create(
         owner=owner, kind=Kind.PERIODIC, spec=services.SubscriptionSpec(cron=cron, timezone=timezone, **fields)
     )

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 WEATHER = {
     "kind": "periodic",
     "title": "Beijing weather",
-    "tool": "get_weather",
+    "tool": "current_weather",
     "arguments": {"city": "Beijing"},
     "cron": "0 8 * * *",
     "timezone": "Asia/Shanghai",
@@ -66,7 +66,7 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(alice, api_for, 
 
 
 def test_one_off_in_the_past_is_refused(alice, api_for) -> None:
-    body = {"kind": "once", "title": "call mum", "tool": "get_weather", "run_at": "2001-01-01T00:00:00Z"}
+    body = {"kind": "once", "title": "call mum", "tool": "current_weather", "run_at": "2001-01-01T00:00:00Z"}
     response = api_for(alice).post("/api/v1/subscriptions/", body, format="json")
     assert response.status_code == 400
     assert "run_at" in response.json()["fields"]
