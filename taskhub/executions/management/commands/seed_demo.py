@@ -34,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from tools.geo import PLACES
 
-        cities = [place.name_en for place in PLACES][: opts["cities"]]
+        cities = [place.name for place in PLACES][: opts["cities"]]
         User = get_user_model()
         password = make_password(None)  # unusable: demo users log in only through tokens an admin issues
         users = User.objects.bulk_create(
