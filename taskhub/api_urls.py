@@ -6,6 +6,8 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from taskhub.channels.api import ChannelViewSet
+from taskhub.channels.inbox_api import InboxViewSet, PreferencesView
+from taskhub.channels.stream import inbox_stream
 from taskhub.executions.api import ExecutionViewSet, SubscriptionExecutionViewSet
 from taskhub.subscriptions.api import SubscriptionViewSet
 
@@ -13,8 +15,12 @@ router = DefaultRouter()
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("executions", ExecutionViewSet, basename="execution")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("inbox", InboxViewSet, basename="inbox")
 
 urlpatterns = [
+    # before the router: "stream" would otherwise be taken for an inbox message id
+    path("inbox/stream/", inbox_stream, name="inbox-stream"),
+    path("me/preferences/", PreferencesView.as_view(), name="preferences"),
     path(
         "subscriptions/<int:subscription_pk>/executions/",
         SubscriptionExecutionViewSet.as_view({"get": "list"}),

@@ -136,6 +136,36 @@ FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
 MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
 SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
 
+# --- Push channels -----------------------------------------------------------
+# One module per channel kind (README: "How to add a push channel").
+CHANNEL_BACKENDS = {
+    "inbox": "taskhub.channels.kinds.inbox.InboxChannel",
+    "webhook": "taskhub.channels.kinds.webhook.WebhookChannel",
+    "email": "taskhub.channels.kinds.email.EmailChannel",
+    "apprise": "taskhub.channels.kinds.apprise.AppriseChannel",
+}
+# Kinds switched on; pushes to a kind switched off are skipped, and new channels of it refused.
+CHANNELS_ENABLED = env.list("CHANNELS_ENABLED", default=list(CHANNEL_BACKENDS))
+CHANNEL_MAX_CONSECUTIVE_FAILURES = env.int("CHANNEL_MAX_CONSECUTIVE_FAILURES", default=5)
+# A delivery stuck in "sending" longer than this may be sent again, by channels that dedupe only.
+CHANNEL_SENDING_LEASE_S = env.int("CHANNEL_SENDING_LEASE_S", default=600)
+INBOX_STREAM_KEEPALIVE_S = env.float("INBOX_STREAM_KEEPALIVE_S", default=15.0)
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+# Host names or CIDRs webhooks may reach although private (development and tests only).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+APPRISE_TIMEOUT_S = env.float("APPRISE_TIMEOUT_S", default=10.0)
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskHub <taskhub@localhost>")
+
 # --- Demo admin (created by `make run`; random password kept in var/ when unset)
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")

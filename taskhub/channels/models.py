@@ -21,6 +21,8 @@ class Channel(models.Model):
     enabled = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    # Webhook signing key (``whsec_...``): shown once at creation and on rotation, never in reads.
+    secret = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,12 +50,20 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     response_summary = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=16, blank=True)
+    # Set by the compare-and-set claim: the token of the call that owns the row while it is
+    # ``sending``, and when it took it (the lease of a crashed sender starts then).
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The message, kept only while the row is ``held`` so the release task can send it later.
+    payload = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["execution", "channel"], name="delivery_once_per_channel")]
+        indexes = [models.Index(fields=["id"], condition=models.Q(status="held"), name="delivery_held")]
 
     def __str__(self) -> str:
         return f"delivery {self.idempotency_key} ({self.status})"
@@ -62,3 +72,46 @@ class Delivery(models.Model):
 def delivery_key(*, subscription_id: int, fire_key: str, channel_id: int) -> str:
     """The idempotency key of a push: subscription, fire key and channel."""
     return f"{subscription_id}:{fire_key}:{channel_id}"
+
+
+class InboxMessage(models.Model):
+    """A push kept in TaskHub for the user: read over REST and streamed live (SSE)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages")
+    execution = models.ForeignKey("executions.Execution", null=True, blank=True, on_delete=models.SET_NULL)
+    subscription = models.ForeignKey("subscriptions.Subscription", null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL)
+    # The delivery key for pushes, ``notice:...`` for system notices: a second write of the
+    # same push lands on the same row (the ledger's last line of defence).
+    key = models.CharField(max_length=200, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    urgent = models.BooleanField(default=False)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="inbox_by_owner"),
+            models.Index(fields=["owner", "-id"], condition=models.Q(read_at__isnull=True), name="inbox_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbox {self.pk} of {self.owner_id}: {self.title}"
+
+
+class NotificationPreferences(models.Model):
+    """Quiet hours: non-urgent pushes between ``quiet_start`` and ``quiet_end`` (local time) wait."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.owner_id}"

@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from taskhub.channels import kinds
+from taskhub.channels.kinds.webhook import new_secret
 from taskhub.channels.models import Channel, ChannelKind
 from taskhub.core.errors import InvalidInput
 
@@ -31,8 +33,11 @@ def _check_name(owner: AbstractBaseUser, name: str, exclude_id: int | None = Non
 def channel_create(
     *, owner: AbstractBaseUser, kind: str, name: str, config: dict[str, Any] | None = None, enabled: bool = True
 ) -> Channel:
+    """A new channel with its config validated by its kind; a webhook gets a fresh signing secret."""
     _check_name(owner, name)
-    return Channel.objects.create(owner=owner, kind=kind, name=name, config=config or {}, enabled=enabled)
+    config = kinds.backend_for(kind).validate_config(config or {})
+    secret = new_secret() if kind == ChannelKind.WEBHOOK else ""
+    return Channel.objects.create(owner=owner, kind=kind, name=name, config=config, enabled=enabled, secret=secret)
 
 
 @transaction.atomic
@@ -41,6 +46,8 @@ def channel_update(*, channel: Channel, **changes: Any) -> Channel:
         raise InvalidInput("kind: cannot change", fields={"kind": ["create a new channel instead"]})
     if "name" in changes:
         _check_name(channel.owner, changes["name"], exclude_id=channel.pk)
+    if "config" in changes:
+        changes["config"] = kinds.backend_for(channel.kind).validate_config(changes["config"] or {})
     for name, value in changes.items():
         setattr(channel, name, value)
     if changes.get("enabled"):
@@ -51,3 +58,12 @@ def channel_update(*, channel: Channel, **changes: Any) -> Channel:
 
 def channel_delete(*, channel: Channel) -> None:
     channel.delete()
+
+
+def channel_rotate_secret(*, channel: Channel) -> str:
+    """Replace a webhook's signing secret; the new one is returned once and never shown again."""
+    if channel.kind != ChannelKind.WEBHOOK:
+        raise InvalidInput("kind: only webhooks have a secret", fields={"kind": ["only webhook channels are signed"]})
+    channel.secret = new_secret()
+    channel.save(update_fields=["secret", "updated_at"])
+    return channel.secret

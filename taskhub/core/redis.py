@@ -21,3 +21,13 @@ def get_redis(*, decode: bool = True, url: str | None = None) -> redis.Redis:
     ``decode=False`` gives bytes, which pybreaker's Redis storage needs.
     """
     return redis.Redis(connection_pool=_pool(url or settings.REDIS_URL, decode))
+
+
+def get_async_redis(*, url: str | None = None) -> redis.asyncio.Redis:
+    """A new asyncio client for long-lived uses (a pub/sub stream); the caller closes it.
+
+    Not pooled per process: asyncio connections belong to the event loop that opened them.
+    """
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(url or settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30)

@@ -1,0 +1,34 @@
+"""Inbox: pushes stored in TaskHub itself, read over REST and streamed live."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from taskhub.channels.inbox import InboxItem, inbox_write
+from taskhub.channels.kinds.base import Envelope, PushChannel, Result
+
+
+class InboxChannel(PushChannel):
+    kind = "inbox"
+    # Failures here are our database's, not the user's doing: never disable an inbox.
+    may_disable = False
+
+    def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
+        """One INSERT for the whole batch; a database error propagates and fails the batch as a whole."""
+        inbox_write(
+            [
+                InboxItem(
+                    owner_id=envelope.channel.owner_id,
+                    key=envelope.key,
+                    title=envelope.message.title,
+                    body=envelope.message.body,
+                    urgent=envelope.message.urgent,
+                    data=envelope.message.data,
+                    execution_id=envelope.message.execution_id,
+                    subscription_id=envelope.message.subscription_id,
+                    channel_id=envelope.channel.pk,
+                )
+                for envelope in envelopes
+            ]
+        )
+        return [Result(summary="stored") for _ in envelopes]
