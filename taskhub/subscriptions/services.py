@@ -64,6 +64,8 @@ def _apply(sub: Subscription, given: dict[str, Any]) -> None:
     for name in ("title", "tool", "template", "priority", "starts_at", "ends_at", "missed_policy", "catch_up_window_s"):
         if name in given:
             setattr(sub, name, given[name])
+    if "tool" in given:
+        sub.tool = validation.validate_tool(given["tool"])
     if not sub.title.strip():
         raise InvalidInput("title: required", fields={"title": ["must not be blank"]})
     if "timezone" in given:

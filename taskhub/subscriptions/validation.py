@@ -52,6 +52,12 @@ def validate_run_at(run_at: datetime, *, field: str = "run_at") -> datetime:
     return run_at
 
 
+def validate_tool(tool: str, *, field: str = "tool") -> str:
+    if tool not in settings.SUBSCRIPTION_TOOLS:
+        raise _fail(field, f"unknown tool {tool!r}; known: {', '.join(settings.SUBSCRIPTION_TOOLS)}")
+    return tool
+
+
 def validate_arguments(arguments: Any, *, field: str = "arguments") -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise _fail(field, "must be a JSON object")

@@ -56,6 +56,7 @@ def test_create_confirm_and_list_a_periodic_subscription(alice, api_for) -> None
         ({"channels": [999999]}, "channels"),
         ({"run_at": "2030-01-01T00:00:00Z"}, "run_at"),
         ({"arguments": ["Beijing"]}, "arguments"),
+        ({"tool": "rm_rf"}, "tool"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(alice, api_for, change, field) -> None:
