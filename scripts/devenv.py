@@ -256,7 +256,8 @@ def cmd_run(_: list[str]) -> int:
     with redis_server(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")) as redis_url:
         web_port = os.environ.get("WEB_PORT", "8000")
         flower_port = os.environ.get("FLOWER_PORT", "5555")
-        env = _env(REDIS_URL=redis_url, WEB_PORT=web_port, FLOWER_PORT=flower_port)
+        tools_port = os.environ.get("TOOLS_PORT", "8100")
+        env = _env(REDIS_URL=redis_url, WEB_PORT=web_port, FLOWER_PORT=flower_port, TOOLS_PORT=tools_port)
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
@@ -265,6 +266,7 @@ def cmd_run(_: list[str]) -> int:
             env["FLOWER_BASIC_AUTH"] = f"{env.get('DEMO_ADMIN_USERNAME', 'admin')}:{password or 'admin'}"
         say(f"web     http://127.0.0.1:{web_port}/  (admin /admin/, API /api/v1/, docs /api/docs/, health /healthz)")
         say(f"flower  http://127.0.0.1:{flower_port}/  (same credentials as the admin)")
+        say(f"tools   http://127.0.0.1:{tools_port}/weather/mcp, /fuel/mcp  (MCP over streamable HTTP)")
         say(f"redis   {redis_url}")
         say("Ctrl-C stops everything")
         return _run_foreground([str(VENV_BIN / "honcho"), "-f", str(ROOT / "Procfile"), "start"], env)
