@@ -6,7 +6,7 @@ from celery import shared_task
 
 from taskhub.core import diagnostics
 from taskhub.executions import fanout as fanout_service
-from taskhub.executions import reconciler, runner
+from taskhub.executions import reconciler, runner, sweeper
 
 
 @shared_task(name="taskhub.probe")
@@ -31,3 +31,9 @@ def execute_batch(execution_ids: list[int]) -> None:
 def reconcile() -> int:
     """Re-enqueue executions whose lease expired (lost messages, dead workers)."""
     return reconciler.reconcile()
+
+
+@shared_task(name="taskhub.sweep_due")
+def sweep_due() -> int:
+    """Beat's sweep of due one-off reminders."""
+    return sweeper.sweep_due()

@@ -71,7 +71,7 @@ def _route(sub: Subscription, lateness: timedelta) -> queues.Route:
     return queues.route_for_subscription(kind=sub.kind, priority=sub.priority, lateness_s=lateness.total_seconds())
 
 
-def _runs_now(sub: Subscription, lateness: timedelta) -> bool:
+def runs_now(sub: Subscription, lateness: timedelta) -> bool:
     """Whether a subscription still runs a fire that is ``lateness`` late (missed-run policy)."""
     if lateness <= timedelta(seconds=settings.FIRE_GRACE_S):
         return True
@@ -109,7 +109,7 @@ def fanout(*, schedule_id: int, now: datetime | None = None, chunk_size: int | N
                 continue
             total += 1
             rows.extend(NewExecution(sub.pk, k, nominal=None, status=ExecutionStatus.MISSED) for k in missed_keys)
-            status = ExecutionStatus.QUEUED if _runs_now(sub, lateness) else ExecutionStatus.MISSED
+            status = ExecutionStatus.QUEUED if runs_now(sub, lateness) else ExecutionStatus.MISSED
             rows.append(NewExecution(sub.pk, key, nominal=nominal, status=status, route=_route(sub, lateness)))
         with transaction.atomic():
             inserted = insert_executions(rows, now=now)

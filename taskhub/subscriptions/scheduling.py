@@ -97,3 +97,32 @@ def sync_bucket(schedule_id: int) -> None:
         )
     else:
         PeriodicTask.objects.filter(name=name).delete()
+
+
+# name -> (task, seconds between runs, queue)
+MAINTENANCE: dict[str, tuple[str, int, str]] = {
+    "maintenance:reconcile": ("taskhub.reconcile", 60, queues.LOW),
+    "maintenance:sweep-due": ("taskhub.sweep_due", 5, queues.HIGH),
+}
+
+
+def ensure_maintenance_entries() -> None:
+    """The few fixed beat entries (reconciler, one-off sweeper); idempotent, run after every migrate."""
+    from django_celery_beat.models import IntervalSchedule
+
+    for name, (task, seconds, queue) in MAINTENANCE.items():
+        interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        route = queues.route(queue)
+        PeriodicTask.objects.update_or_create(
+            name=name,
+            defaults={
+                "task": task,
+                "interval": interval,
+                "crontab": None,
+                "queue": route.queue,
+                "routing_key": route.queue,
+                "priority": route.priority,
+                "enabled": True,
+                "description": f"every {seconds} s",
+            },
+        )
