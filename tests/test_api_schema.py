@@ -33,5 +33,5 @@ def test_api_answers_every_generated_request_without_5xx_and_within_its_schema(c
     # are refused.
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},
-        excluded_checks=[schemathesis.checks.positive_data_acceptance, schemathesis.checks.negative_data_rejection],
+        excluded_checks=[schemathesis.checks.positive_data_acceptance],
     )

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 
 from taskhub.channels import services
 from taskhub.channels.models import Channel, ChannelKind
-from taskhub.core.api import IdCursorPagination
+from taskhub.core.api import IdCursorPagination, StrictChoiceField, StrictModelSerializer
 
 
-class ChannelSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+class ChannelSerializer(StrictModelSerializer):
+    kind = StrictChoiceField(choices=ChannelKind.choices)
     config = serializers.DictField(required=False)
 
     class Meta:

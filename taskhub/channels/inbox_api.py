@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from taskhub.channels.models import InboxMessage, NotificationPreferences
-from taskhub.core.api import IdCursorPagination
+from taskhub.core.api import IdCursorPagination, StrictModelSerializer
 from taskhub.core.errors import InvalidInput
 
 
-class InboxMessageSerializer(serializers.ModelSerializer):
+class InboxMessageSerializer(StrictModelSerializer):
     class Meta:
         model = InboxMessage
         fields = ["id", "title", "body", "urgent", "data", "execution", "subscription", "created_at", "read_at"]
@@ -81,7 +81,7 @@ class LocalTimeField(serializers.TimeField):
         super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], allow_null=True, required=False, **kwargs)
 
 
-class PreferencesSerializer(serializers.ModelSerializer):
+class PreferencesSerializer(StrictModelSerializer):
     quiet_start = LocalTimeField()
     quiet_end = LocalTimeField()
 

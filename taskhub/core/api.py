@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 
 from taskhub.core.errors import InvalidInput
@@ -51,3 +53,63 @@ def query_int(params: Any, name: str, *, default: int, low: int, high: int, stri
     if strict and not low <= value <= high:
         raise InvalidInput(f"{name}: out of range", fields={name: [f"must be between {low} and {high}"]})
     return max(low, min(high, value))
+
+
+def query_choice(params: Any, name: str, choices: Any) -> str | None:
+    """An optional query parameter that must be one of ``choices``; InvalidInput naming it otherwise."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if raw not in choices:
+        raise InvalidInput(f"{name}: invalid", fields={name: [f"expected one of {', '.join(choices)}"]})
+    return raw
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number or a boolean coerced into one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, not "yes", 1 or "true"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not a numeric string or a float."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer that takes JSON types as they are: what the schema says is what passes."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.IntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+    }
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """One of the choices, with the choice's own JSON type (2, not "2")."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not any(type(data) is type(choice) for choice in self.choices):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)

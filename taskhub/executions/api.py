@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
-from taskhub.core.api import IdCursorPagination
+from taskhub.core.api import IdCursorPagination, StrictModelSerializer, query_choice
 from taskhub.core.errors import InvalidInput
 from taskhub.executions.models import Execution, ExecutionStatus
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(StrictModelSerializer):
     class Meta:
         model = Execution
         fields = [
@@ -62,8 +62,9 @@ def executions_of(user: object, params: dict[str, str], subscription_id: int | N
         if not str(subscription).isdigit():
             raise InvalidInput("subscription: not an id", fields={"subscription": ["must be an integer"]})
         qs = qs.filter(subscription_id=int(subscription))
-    if params.get("status"):
-        qs = qs.filter(status=params["status"])
+    status = query_choice(params, "status", ExecutionStatus.values)
+    if status:
+        qs = qs.filter(status=status)
     since, until = _time_param(params, "since"), _time_param(params, "until")
     if since:
         qs = qs.filter(created_at__gte=since)

@@ -12,15 +12,23 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from taskhub.core.api import IdCursorPagination, query_int
+from taskhub.core.api import (
+    IdCursorPagination,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictModelSerializer,
+    query_choice,
+    query_int,
+)
 from taskhub.executions import services as execution_services
 from taskhub.executions.api import ExecutionSerializer
 from taskhub.subscriptions import scheduling, selectors, services
 from taskhub.subscriptions.models import Kind, MissedPolicy, Priority, Subscription
-from taskhub.subscriptions.states import Action
+from taskhub.subscriptions.states import Action, Status
 
 
-class CronField(serializers.CharField):
+class CronField(StrictCharField):
     """Written as a cron string; read back from the shared schedule row."""
 
     def get_attribute(self, instance: Subscription) -> str | None:
@@ -34,15 +42,15 @@ class ChannelIdsField(serializers.ListField):
         return [channel.pk for channel in instance.channels.all()]
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(StrictModelSerializer):
     cron = CronField(required=False, allow_null=True, max_length=100)
-    channels = ChannelIdsField(child=serializers.IntegerField(min_value=1), required=False, max_length=20)
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    missed_policy = serializers.ChoiceField(choices=MissedPolicy.choices, required=False)
+    channels = ChannelIdsField(child=StrictIntegerField(min_value=1), required=False, max_length=20)
+    kind = StrictChoiceField(choices=Kind.choices)
+    priority = StrictChoiceField(choices=Priority.choices, required=False)
+    missed_policy = StrictChoiceField(choices=MissedPolicy.choices, required=False)
     arguments = serializers.DictField(required=False)
     condition = serializers.DictField(required=False, allow_null=True)
-    catch_up_window_s = serializers.IntegerField(required=False, min_value=0, max_value=7 * 86400)
+    catch_up_window_s = StrictIntegerField(required=False, min_value=0, max_value=7 * 86400)
 
     class Meta:
         model = Subscription
@@ -122,15 +130,16 @@ class SubscriptionViewSet(
     pagination_class = IdCursorPagination
 
     def get_queryset(self) -> QuerySet[Subscription]:
+        params = self.request.query_params
         return selectors.subscriptions_of(
             self.request.user,
-            status=self.request.query_params.get("status"),
-            kind=self.request.query_params.get("kind"),
+            status=query_choice(params, "status", Status.values),
+            kind=query_choice(params, "kind", Kind.values),
         )
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=[c for c, _ in Subscription._meta.get_field("status").choices]),
+            OpenApiParameter("status", str, enum=Status.values),
             OpenApiParameter("kind", str, enum=Kind.values),
         ]
     )
