@@ -65,6 +65,7 @@ TASK_QUEUES: dict[str, str] = {
     "taskhub.execute_batch": DEFAULT,
     "taskhub.reconcile": LOW,
     "taskhub.sweep_due": HIGH,
+    "taskhub.channels.release_held": LOW,
 }
 
 

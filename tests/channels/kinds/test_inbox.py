@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from rest_framework.authtoken.models import Token
+
+from taskhub.channels.dispatch import deliver_messages
+from taskhub.channels.services import inbox_channel_for
+from taskhub.executions.models import Execution
+from tests.channels.conftest import message_for
+from tests.factories import active_periodic
+from tests.processes import ROOT, free_port, process_env
+
+
+def _deliver(owner, n: int = 1, **overrides) -> None:  # type: ignore[no-untyped-def]
+    sub = active_periodic(owner)
+    runs = [Execution.objects.create(subscription=sub, fire_key=f"f{i}") for i in range(n)]
+    deliver_messages([message_for(run, inbox_channel_for(owner), **overrides) for run in runs])
+
+
+@pytest.mark.django_db
+def test_inbox_lists_own_messages_newest_first_and_filters_unread(alice, bob, api_for) -> None:
+    _deliver(alice, 3)
+    _deliver(bob, 1)
+    api = api_for(alice)
+    listed = api.get("/api/v1/inbox/").json()["results"]
+    assert len(listed) == 3
+    assert listed[0]["id"] > listed[-1]["id"]
+    assert api.post(f"/api/v1/inbox/{listed[0]['id']}/read/").json()["read_at"] is not None
+    assert len(api.get("/api/v1/inbox/?unread=true").json()["results"]) == 2
+    assert len(api.get("/api/v1/inbox/?unread=false").json()["results"]) == 1
+    assert api.post("/api/v1/inbox/read-all/").json() == {"marked": 2}
+    assert api.get("/api/v1/inbox/?unread=true").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_another_users_inbox_message_is_a_404(alice, bob, api_for) -> None:
+    _deliver(bob)
+    bobs = api_for(bob).get("/api/v1/inbox/").json()["results"][0]["id"]
+    assert api_for(alice).get(f"/api/v1/inbox/{bobs}/").status_code == 404
+    assert api_for(alice).post(f"/api/v1/inbox/{bobs}/read/").status_code == 404
+    assert api_for(alice).post("/api/v1/inbox/read-all/").json() == {"marked": 0}
+
+
+@pytest.mark.django_db
+def test_a_bad_unread_filter_is_a_400(alice, api_for) -> None:
+    response = api_for(alice).get("/api/v1/inbox/?unread=maybe")
+    assert response.status_code == 400
+    assert "unread" in response.json()["fields"]
+
+
+@contextlib.contextmanager
+def uvicorn_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "taskhub.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=process_env(INBOX_STREAM_KEEPALIVE_S="0.3", LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(requests.ConnectionError):
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.processes
+@pytest.mark.timeout(60)
+@pytest.mark.django_db(transaction=True)
+def test_the_live_stream_shows_a_delivered_message_within_a_second(alice, bob) -> None:
+    token = Token.objects.create(user=alice).key
+    with uvicorn_server() as base:
+        assert requests.get(f"{base}/api/v1/inbox/stream/", timeout=5).status_code == 401
+        response = requests.get(
+            f"{base}/api/v1/inbox/stream/", headers={"Authorization": f"Token {token}"}, stream=True, timeout=5
+        )
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        lines = response.iter_lines(decode_unicode=True)
+        assert next(lines) == ": connected"  # subscribed: from now on nothing is missed
+        _deliver(bob, title="for bob")  # another user's push never shows up here
+        sent_at = time.monotonic()
+        _deliver(alice, title="for alice")
+        seen = []
+        for line in lines:
+            seen.append(line)
+            if line.startswith("data: "):
+                event = json.loads(line.removeprefix("data: "))
+                break
+        elapsed = time.monotonic() - sent_at
+        response.close()
+    assert event["title"] == "for alice"
+    assert elapsed < 1.0
+    assert "event: message" in seen
+
+
+@pytest.mark.processes
+@pytest.mark.timeout(60)
+@pytest.mark.django_db(transaction=True)
+def test_the_live_stream_sends_keep_alive_comments(alice) -> None:
+    token = Token.objects.create(user=alice).key
+    with uvicorn_server() as base:
+        response = requests.get(
+            f"{base}/api/v1/inbox/stream/", headers={"Authorization": f"Token {token}"}, stream=True, timeout=5
+        )
+        lines = response.iter_lines(decode_unicode=True)
+        assert next(lines) == ": connected"
+        assert next(line for line in lines if line) == ": keep-alive"
+        response.close()
