@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone as djtz
 
+from taskhub.channels.inbox import InboxItem, inbox_write
 from taskhub.channels.models import Channel
 from taskhub.channels.services import inbox_channel_for
 from taskhub.core.canonical import call_key
@@ -206,7 +207,10 @@ def subscription_transition(
         _check_quota(current["owner_id"])
         if current["kind"] == Kind.ONCE and current["run_at"] and current["run_at"] <= djtz.now():
             raise InvalidInput("run_at: in the past", fields={"run_at": ["is in the past; edit it first"]})
-    updated = qs.filter(status__in=allowed_from).update(status=target, updated_at=djtz.now())
+    changes: dict[str, Any] = {"status": target, "updated_at": djtz.now()}
+    if action == Action.RESUME:
+        changes["consecutive_failures"] = 0  # a resumed subscription gets a fresh count
+    updated = qs.filter(status__in=allowed_from).update(**changes)
     if not updated:
         status = qs.values_list("status", flat=True).first()
         raise Conflict(f"cannot {action} a {status} subscription", fields={"status": [status]})
@@ -245,6 +249,27 @@ def subscriptions_after_runs(*, to_complete: set[int], failed_permanently: set[i
         for subscription_id in failing:
             if _transition_if_allowed(subscription_id, Action.SUSPEND):
                 logger.warning("subscription suspended", extra={"subscription_id": subscription_id})
+                _tell_suspended(subscription_id)
+
+
+def _tell_suspended(subscription_id: int) -> None:
+    """The user learns in their inbox why a subscription stopped, and how to restart it."""
+    sub = Subscription.objects.get(pk=subscription_id)
+    inbox_write(
+        [
+            InboxItem(
+                owner_id=sub.owner_id,
+                key=f"suspended:{sub.pk}:{sub.updated_at.isoformat()}",
+                title=f"Suspended: {sub.title}",
+                body=(
+                    f"'{sub.title}' failed {sub.consecutive_failures} times in a row with errors that will not go away "
+                    "by themselves, so it was suspended. Check its tool and arguments, then resume it."
+                ),
+                urgent=True,
+                subscription_id=sub.pk,
+            )
+        ]
+    )
 
 
 def _transition_if_allowed(subscription_id: int, action: Action) -> bool:

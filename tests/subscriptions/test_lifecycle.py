@@ -90,3 +90,23 @@ def test_two_concurrent_confirms_one_wins_one_gets_409(alice) -> None:
     outcomes = ["conflict" if isinstance(r, Conflict) else "won" for r in results]
     assert sorted(outcomes) == ["conflict", "won"]
     assert PeriodicTask.objects.filter(name__startswith="bucket:").count() == 1
+
+
+def test_repeated_permanent_failures_suspend_the_subscription_and_tell_the_user(alice, settings) -> None:
+    from taskhub.channels.models import InboxMessage
+
+    settings.SUSPEND_AFTER_FAILURES = 3
+    failing, healthy = active_periodic(alice), active_periodic(alice)
+    Subscription.objects.filter(pk=failing.pk).update(consecutive_failures=3)
+    Subscription.objects.filter(pk=healthy.pk).update(consecutive_failures=2)
+
+    services.subscriptions_after_runs(to_complete=set(), failed_permanently={failing.pk, healthy.pk})
+
+    assert Subscription.objects.get(pk=failing.pk).status == Status.SUSPENDED
+    assert Subscription.objects.get(pk=healthy.pk).status == Status.ACTIVE
+    [notice] = InboxMessage.objects.filter(owner=alice)
+    assert notice.title == "Suspended: Beijing weather"
+    assert "resume" in notice.body
+    # resuming puts it back on its schedule
+    resumed = services.subscription_transition(subscription_id=failing.pk, action=Action.RESUME)
+    assert (resumed.status, resumed.consecutive_failures) == (Status.ACTIVE, 0)
