@@ -13,28 +13,26 @@ from django.db import transaction
 
 from taskhub.channels.models import Channel, ChannelKind
 from taskhub.core.canonical import call_key
+from taskhub.executions.demo import TEMPLATES, demo_calls, title_of
 from taskhub.subscriptions.models import Kind, Subscription
 from taskhub.subscriptions.scheduling import crontab_for, sync_bucket
 from taskhub.subscriptions.states import Status
 
 
 class Command(BaseCommand):
-    help = "Seed N active daily weather subscriptions over --cities cities for --users users (bulk inserts)."
+    help = "Seed N active daily subscriptions over --distinct different tool calls for --users users (bulk inserts)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--n", type=int, default=1000, help="subscriptions to create")
         parser.add_argument("--users", type=int, default=100)
-        parser.add_argument("--cities", type=int, default=100, help="distinct cities (distinct tool calls)")
+        parser.add_argument("--distinct", type=int, default=100, help="different (tool, arguments) pairs")
         parser.add_argument("--cron", default="0 8 * * *")
         parser.add_argument("--timezone", default="Asia/Shanghai")
-        parser.add_argument("--tool", default="current_weather")
         parser.add_argument("--prefix", default="demo")
         parser.add_argument("--batch", type=int, default=10_000)
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from tools.geo import PLACES
-
-        cities = [place.name for place in PLACES][: opts["cities"]]
+        calls = demo_calls(opts["distinct"])
         User = get_user_model()
         password = make_password(None)  # unusable: demo users log in only through tokens an admin issues
         users = User.objects.bulk_create(
@@ -54,17 +52,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 subs = Subscription.objects.bulk_create(
                     [
-                        Subscription(
-                            owner_id=users[(done + i) % len(users)].pk,
-                            kind=Kind.PERIODIC,
-                            status=Status.ACTIVE,
-                            title="Weather in {city}".replace("{city}", cities[(done + i) % len(cities)]),
-                            tool=opts["tool"],
-                            arguments={"city": cities[(done + i) % len(cities)]},
-                            call_key=call_key(opts["tool"], {"city": cities[(done + i) % len(cities)]}),
-                            schedule=schedule,
-                            timezone=opts["timezone"],
-                            template="{title}: {condition}, {temperature_c}°C",
+                        self._subscription(
+                            users[(done + i) % len(users)].pk, calls[(done + i) % len(calls)], schedule, opts
                         )
                         for i in range(size)
                     ]
@@ -77,5 +66,23 @@ class Command(BaseCommand):
         with transaction.atomic():
             sync_bucket(schedule.pk)
         self.stdout.write(
-            f"\nseeded {n:,} subscriptions for {len(users)} users over {len(cities)} cities; bucket {schedule.pk}"
+            f"\nseeded {n:,} subscriptions for {len(users)} users, {len(calls)} distinct calls, bucket {schedule.pk}"
+        )
+
+    @staticmethod
+    def _subscription(
+        owner_id: int, call: tuple[str, dict[str, Any]], schedule: Any, opts: dict[str, Any]
+    ) -> Subscription:
+        tool, arguments = call
+        return Subscription(
+            owner_id=owner_id,
+            kind=Kind.PERIODIC,
+            status=Status.ACTIVE,
+            title=title_of(tool, arguments),
+            tool=tool,
+            arguments=arguments,
+            call_key=call_key(tool, arguments),
+            schedule=schedule,
+            timezone=opts["timezone"],
+            template=TEMPLATES[tool],
         )
