@@ -176,6 +176,12 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             outcomes[index] = _outcome(messages[index], SENT if error is None else FAILED, error)
     _record(results, token)
     record_channel_health(_health_input(results, messages, channels))
+    for key, index in live.items():
+        if index not in outcomes:
+            # No row under this key: the execution already has a delivery to this channel under
+            # another key (unique execution+channel), so this push was made before.
+            logger.warning("delivery exists under another key", extra={"key": key})
+            outcomes[index] = _outcome(messages[index], DUPLICATE)
     return [outcomes[i] for i in range(len(messages))]
 
 
