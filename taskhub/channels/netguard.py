@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -108,24 +109,31 @@ class PinnedClient:
     def __init__(self, *, timeout_s: float) -> None:
         self.timeout = urllib3.Timeout(total=timeout_s)
         self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._lock = threading.Lock()  # the webhook channel posts from several threads
 
     def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, target.ip, target.port, target.host)
-        if key not in self._pools:
-            if target.scheme == "https":
-                self._pools[key] = urllib3.HTTPSConnectionPool(
-                    target.ip,
-                    target.port,
-                    server_hostname=target.host,
-                    assert_hostname=target.host,
-                    cert_reqs="CERT_REQUIRED",
-                    ca_certs=certifi.where(),
-                    maxsize=4,
-                    block=False,
-                )
-            else:
-                self._pools[key] = urllib3.HTTPConnectionPool(target.ip, target.port, maxsize=4, block=False)
-        return self._pools[key]
+        with self._lock:
+            return self._pools.get(key) or self._new_pool(key, target)
+
+    def _new_pool(self, key: tuple[str, str, int, str], target: Target) -> urllib3.HTTPConnectionPool:
+        size = settings.WEBHOOK_CONCURRENCY
+        if target.scheme == "https":
+            # connect to the vetted IP; SNI and certificate checks use the name
+            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+                target.ip,
+                target.port,
+                server_hostname=target.host,
+                assert_hostname=target.host,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=certifi.where(),
+                maxsize=size,
+                block=False,
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(target.ip, target.port, maxsize=size, block=False)
+        self._pools[key] = pool
+        return pool
 
     def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[urllib3.BaseHTTPResponse, str]:
         """POST to ``url`` and to each redirect hop (vetted, at most ``MAX_REDIRECTS``); (response, final URL).

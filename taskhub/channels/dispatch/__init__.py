@@ -165,7 +165,7 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             by_kind[channel.kind].append((index, Envelope(message=message, channel=channel, key=key), row_id, attempts))
 
     if to_hold:
-        _hold(to_hold, token)
+        _hold(to_hold)
     results: list[tuple[int, int, int, Result]] = []  # (index, row id, attempts, result)
     for kind, items in by_kind.items():
         for (index, _envelope, row_id, attempts), result in zip(
@@ -176,6 +176,12 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             outcomes[index] = _outcome(messages[index], SENT if error is None else FAILED, error)
     _record(results, token)
     record_channel_health(_health_input(results, messages, channels))
+    for key, index in live.items():
+        if index not in outcomes:
+            # No row under this key: the execution already has a delivery to this channel under
+            # another key (unique execution+channel), so this push was made before.
+            logger.warning("delivery exists under another key", extra={"key": key})
+            outcomes[index] = _outcome(messages[index], DUPLICATE)
     return [outcomes[i] for i in range(len(messages))]
 
 
@@ -198,12 +204,19 @@ def _send(kind: str, envelopes: list[Envelope]) -> list[Result]:
     return results
 
 
-def _hold(items: list[tuple[int, OutboundMessage]], token: uuid.UUID) -> None:
-    """Park claimed rows as ``held`` with their message, for the release task (one UPDATE per row, rare)."""
-    for row_id, message in items:
-        Delivery.objects.filter(pk=row_id, claim_token=token).update(
-            status=DeliveryStatus.HELD, claim_token=None, payload=dataclasses.asdict(message)
-        )
+def _hold(items: list[tuple[int, OutboundMessage]]) -> None:
+    """Park claimed rows as ``held`` with their message for the release task: one UPDATE per batch.
+
+    ``bulk_update`` cannot add ``claim_token`` to its WHERE; these rows carry our token, and
+    only a webhook past its lease could be taken from us in between (it dedupes).
+    """
+    Delivery.objects.bulk_update(
+        [
+            Delivery(pk=row_id, status=DeliveryStatus.HELD, claim_token=None, payload=dataclasses.asdict(message))
+            for row_id, message in items
+        ],
+        ["status", "claim_token", "payload"],
+    )
 
 
 def _record(results: list[tuple[int, int, int, Result]], token: uuid.UUID) -> None:
