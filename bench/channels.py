@@ -1,6 +1,6 @@
 """Push throughput: inbox and webhook deliveries per second, batched versus one message per call.
 
-    DATABASE_URL=postgres://... TEST_DATABASE_NAME=bench_channels .venv/bin/python bench/channels.py [--inbox 10000]
+    make bench BENCH=channels ARGS="--inbox 10000"
 
 Runs against a throwaway database (created and dropped here, named by
 TEST_DATABASE_NAME) and the Redis at REDIS_URL (the inbox publishes its live feed).
