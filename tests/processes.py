@@ -38,6 +38,7 @@ def celery_worker(
     name: str = "test",
     env: dict[str, str] | None = None,
     log_path: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery worker`` process consuming ``queues``; stopped (warm shutdown) on exit."""
     cmd = [
@@ -57,6 +58,7 @@ def celery_worker(
         "--without-mingle",
         "--loglevel",
         "INFO",
+        *extra_args,
     ]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
