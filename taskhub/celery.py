@@ -62,6 +62,7 @@ if settings.CELERY_TASK_TIME_LIMIT >= settings.CELERY_VISIBILITY_TIMEOUT:
 # Task modules, listed explicitly: one per area, all thin entry points into services.
 app.conf.imports = [
     "agents.worker.tasks",
+    "agents.worker.gateway_tasks",
 ]
 
 

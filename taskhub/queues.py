@@ -61,6 +61,7 @@ def default_priority(queue: str) -> int:
 # priority; callers that know better pass a ``Route`` to ``apply_async``.
 TASK_QUEUES: dict[str, str] = {
     "taskhub.probe": DEFAULT,
+    "tools.preheat": LOW,
 }
 
 
