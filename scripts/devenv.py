@@ -244,11 +244,13 @@ def cmd_run(_: list[str]) -> int:
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
+        _manage("register_tools", env=env)
         if "FLOWER_BASIC_AUTH" not in env:
             password = (VAR / "admin_password").read_text().strip() if (VAR / "admin_password").exists() else ""
             env["FLOWER_BASIC_AUTH"] = f"{env.get('DEMO_ADMIN_USERNAME', 'admin')}:{password or 'admin'}"
         say(f"web     http://127.0.0.1:{web_port}/  (admin /admin/, API /api/v1/, docs /api/docs/, health /healthz)")
         say(f"flower  http://127.0.0.1:{flower_port}/  (same credentials as the admin)")
+        say("tools   http://127.0.0.1:8100/weather/mcp, /fuel/mcp  (MCP, streamable HTTP)")
         say(f"redis   {redis_url}")
         say("Ctrl-C stops everything")
         return _run_foreground([str(VENV_BIN / "honcho"), "-f", str(ROOT / "Procfile"), "start"], env)
