@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench bench-gateway venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Gateway throughput (warm cache, cold cache, new client per call); needs DATABASE_URL and Redis.
+bench-gateway: $(STAMP)
+	$(VENV)/bin/python -m bench.gateway
+
+bench: bench-gateway
 
 clean:
 	rm -rf $(VENV) var

@@ -258,9 +258,11 @@ def cmd_run(_: list[str]) -> int:
         flower_port = os.environ.get("FLOWER_PORT", "5555")
         tools_port = os.environ.get("TOOLS_PORT", "8100")
         env = _env(REDIS_URL=redis_url, WEB_PORT=web_port, FLOWER_PORT=flower_port, TOOLS_PORT=tools_port)
+        env.setdefault("TOOLS_BASE_URL", f"http://127.0.0.1:{tools_port}")
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
+        _manage("register_tools", env=env)
         if "FLOWER_BASIC_AUTH" not in env:
             password = (VAR / "admin_password").read_text().strip() if (VAR / "admin_password").exists() else ""
             env["FLOWER_BASIC_AUTH"] = f"{env.get('DEMO_ADMIN_USERNAME', 'admin')}:{password or 'admin'}"

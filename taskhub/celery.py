@@ -63,6 +63,7 @@ if settings.CELERY_TASK_TIME_LIMIT >= settings.CELERY_VISIBILITY_TIMEOUT:
 app.conf.imports = [
     "agents.worker.tasks",
     "agents.worker.channel_tasks",
+    "agents.worker.gateway_tasks",
 ]
 
 

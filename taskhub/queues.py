@@ -66,6 +66,7 @@ TASK_QUEUES: dict[str, str] = {
     "taskhub.reconcile": LOW,
     "taskhub.sweep_due": HIGH,
     "taskhub.channels.release_held": LOW,
+    "tools.preheat": LOW,
 }
 
 

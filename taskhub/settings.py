@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "taskhub.subscriptions",
     "taskhub.executions",
     "taskhub.channels",
+    "tools.gateway",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,16 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskHub <taskhub@localhost>")
+# --- Tool gateway (tools/gateway) -----------------------------------------
+# Where `make run` serves the bundled tool servers; register_tools registers <base>/<name>/mcp.
+TOOLS_BASE_URL = env.str("TOOLS_BASE_URL", default="http://127.0.0.1:8100")
+# How often a process checks the registry version (seconds): the hot-plug delay.
+TOOLS_REGISTRY_REFRESH_S = env.float("TOOLS_REGISTRY_REFRESH_S", default=1.0)
+# How long the last good answer of a call is kept for the open-circuit fallback.
+TOOLS_STALE_TTL_S = env.int("TOOLS_STALE_TTL_S", default=7 * 24 * 3600)
+TOOLS_LOCAL_CACHE_SIZE = env.int("TOOLS_LOCAL_CACHE_SIZE", default=10_000)
+# Concurrent calls of one call_many (threads over the shared sessions).
+TOOLS_CALL_CONCURRENCY = env.int("TOOLS_CALL_CONCURRENCY", default=16)
 
 # --- Demo admin (created by `make run`; random password kept in var/ when unset)
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")

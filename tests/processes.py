@@ -83,3 +83,62 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts connections on 127.0.0.1:``port`` (or fail if ``proc`` died)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def tool_servers(*, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Every MCP tool server (``tools.servers.app``) in one real uvicorn process; yields its base URL.
+
+    The servers need only Redis: the child gets this test's REDIS_URL.
+    """
+    port = port or free_port()
+    child_env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1", **(env or {}))
+    cmd = [sys.executable, "-m", "uvicorn", "tools.servers.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env)
+    try:
+        wait_for_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def python_module(module: str, *args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``python -m module args`` with this test's database and Redis, stdout piped (text); killed on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env or process_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

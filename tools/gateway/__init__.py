@@ -1,0 +1,73 @@
+"""The tool gateway: the only code that opens MCP sessions.
+
+Public API (import from here):
+
+- ``call(tool, args, *, priority="default", max_age_s=None) -> ToolResult``
+- ``call_many(requests, *, priority="default", max_age_s=None) -> dict[CallKey, ToolResult | TaskHubError]``
+- ``call_key(tool, args) -> CallKey``
+- ``known_tools() -> dict[str, ToolSpec]``
+- ``validate_arguments(tool, args) -> dict`` (normalised; raises ``InvalidInput``)
+
+The functions are imported lazily so that ``tools.gateway`` can be listed in
+INSTALLED_APPS (the app registry imports this package before models are ready).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tools.gateway.types import CallKey, ServerConfig, ToolResult, ToolSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from taskhub.core.errors import TaskHubError
+
+__all__ = [
+    "CallKey",
+    "ServerConfig",
+    "ToolResult",
+    "ToolSpec",
+    "call",
+    "call_key",
+    "call_many",
+    "known_tools",
+    "validate_arguments",
+]
+
+
+def call(tool: str, args: dict[str, Any], *, priority: str = "default", max_age_s: int | None = None) -> ToolResult:
+    """See ``tools.gateway.client.call``."""
+    from tools.gateway import client
+
+    return client.call(tool, args, priority=priority, max_age_s=max_age_s)
+
+
+def call_many(
+    requests: Iterable[tuple[str, dict[str, Any]]], *, priority: str = "default", max_age_s: int | None = None
+) -> dict[CallKey, ToolResult | TaskHubError]:
+    """See ``tools.gateway.client.call_many``."""
+    from tools.gateway import client
+
+    return client.call_many(requests, priority=priority, max_age_s=max_age_s)
+
+
+def call_key(tool: str, args: dict[str, Any]) -> CallKey:
+    """See ``tools.gateway.client.call_key``."""
+    from tools.gateway import client
+
+    return client.call_key(tool, args)
+
+
+def known_tools() -> dict[str, ToolSpec]:
+    """See ``tools.gateway.client.known_tools``."""
+    from tools.gateway import client
+
+    return client.known_tools()
+
+
+def validate_arguments(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """See ``tools.gateway.client.validate_arguments``."""
+    from tools.gateway import client
+
+    return client.validate_arguments(tool, args)

@@ -12,7 +12,7 @@ Modes (``MODES``):
 - ``none``: behave.
 - ``transient``: drop the connection mid-response, as a reset or a crashed peer
   would (the client sees a broken connection, never an answer).
-- ``temporary``: answer HTTP 503 with a JSON-RPC error ``-32000`` whose ``data``
+- ``temporary``: answer HTTP 503 with a JSON-RPC error ``-32003`` whose ``data``
   is ``{"status": 503}`` and a ``Retry-After`` header: an overloaded server.
 - ``permanent``: answer HTTP 400 with JSON-RPC ``-32602`` (invalid params): an
   argument the server will never accept.
@@ -39,6 +39,8 @@ import redis
 from tools.servers import config
 
 MODES = ("none", "transient", "temporary", "permanent")
+# JSON-RPC code of "overloaded, retry later" (implementation-defined server error range).
+OVERLOADED = -32003
 _CALL_LOG_MAX = 10_000
 
 # One round trip per call: count it, log its time, and consume one unit of the
@@ -153,7 +155,7 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": b'{"jsonrpc": "2.0", ', "more_body": True})
             return
         if mode == "temporary":
-            body, status = _error(request_id, -32000, "server overloaded, retry later", 503), 503
+            body, status = _error(request_id, OVERLOADED, "server overloaded, retry later", 503), 503
             headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
         else:
             body, status = _error(request_id, -32602, "invalid argument (injected fault)", 400), 400

@@ -40,9 +40,9 @@ async def _get(url: str, params: dict[str, Any]) -> dict[str, Any]:
         async with httpx2.AsyncClient(timeout=config.UPSTREAM_TIMEOUT_S) as client:
             response = await client.get(url, params=params)
     except httpx2.HTTPError as exc:
-        raise MCPError(-32000, f"weather upstream unreachable: {exc}", {"status": 502, "kind": "transient"}) from exc
+        raise MCPError(-32003, f"weather upstream unreachable: {exc}", {"status": 502}) from exc
     if response.status_code == 429 or response.status_code >= 500:
-        raise MCPError(-32000, "weather upstream overloaded", {"status": response.status_code})
+        raise MCPError(-32003, "weather upstream overloaded", {"status": response.status_code})
     if response.status_code >= 400:
         raise MCPError(-32603, f"weather upstream refused the request ({response.status_code})", None)
     return dict(response.json())
