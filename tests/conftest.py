@@ -52,3 +52,14 @@ def api_for():  # type: ignore[no-untyped-def]
         return client
 
     return make
+
+
+@pytest.fixture
+def clean_gateway(redis_db):  # type: ignore[no-untyped-def]
+    """This process forgets its registry snapshot, breakers and local cache (Redis is flushed already)."""
+    from tools.gateway import client, registry
+
+    registry.reset()
+    client._cache().clear_local()
+    yield
+    registry.reset()

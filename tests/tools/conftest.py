@@ -18,14 +18,8 @@ def servers_url() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def clean_gateway(redis_db: Any) -> Iterator[None]:
-    """This process forgets its registry snapshot, breakers and local cache (Redis is flushed already)."""
-    from tools.gateway import client, registry
-
-    registry.reset()
-    client._cache().clear_local()
-    yield
-    registry.reset()
+def _gateway_per_test(clean_gateway: None) -> None:
+    """Every tool test starts with a gateway that remembers nothing."""
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""The task agent's batch runner against real tool-server processes, through the real gateway.
+
+Runs the service in-process (it is testable without Celery); failures are
+injected with the offline servers' fault switch, time is passed explicitly.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from taskhub.channels.models import Delivery, InboxMessage
+from taskhub.executions.fanout import fanout, nominal_fire
+from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.runner import run_batch
+from tests.factories import active_periodic
+from tools.servers import faults
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fan_out(*subs):  # type: ignore[no-untyped-def]
+    """Fan the bucket out as a beat tick on time would (its latest fire, one second late)."""
+    on_time = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
+    fanout(schedule_id=subs[0].schedule_id, now=on_time)
+    return list(Execution.objects.order_by("id").values_list("id", flat=True))
+
+
+def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(alice, bob, weather_server) -> None:
+    subs = [active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(3)]
+    subs += [active_periodic(bob, arguments={"city": "Shanghai"}, template="{title}: {temperature_c}°C")]
+    ids = _fan_out(*subs)
+
+    counts = run_batch(ids)
+
+    assert counts == {ExecutionStatus.SUCCEEDED: 4}
+    assert faults.call_count("weather") == 2  # Beijing and Shanghai, whoever asks
+    executions = Execution.objects.order_by("id")
+    assert {e.attempts for e in executions} == {1}
+    assert all(e.started_at and e.finished_at and e.tool_snapshot["data"]["temperature_c"] for e in executions)
+    assert InboxMessage.objects.filter(owner=alice).count() == 3
+    shanghai = InboxMessage.objects.get(owner=bob)
+    assert shanghai.body.startswith("Beijing weather: ")
+    assert shanghai.body.endswith("°C")
+    assert Delivery.objects.filter(status="sent").count() == 4
+
+
+def test_running_the_same_batch_again_sends_nothing_twice(alice, weather_server) -> None:
+    ids = _fan_out(active_periodic(alice))
+    run_batch(ids)
+    assert run_batch(ids) == {}  # nothing claimable: already succeeded
+    assert InboxMessage.objects.count() == 1
+
+
+def test_transient_errors_are_retried_at_once_within_the_run(alice, weather_server) -> None:
+    ids = _fan_out(active_periodic(alice))
+    faults.set_fault("weather", "transient", calls=2)
+
+    assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: 1}
+
+    execution = Execution.objects.get()
+    tries = execution.meta["attempts"]
+    assert [t.get("error_kind") for t in tries] == ["transient", "transient", None]
+    assert InboxMessage.objects.count() == 1
+
+
+def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, weather_server) -> None:
+    sub = active_periodic(alice)
+    ids = _fan_out(sub)
+    faults.set_fault("weather", "permanent")
+
+    assert run_batch(ids) == {ExecutionStatus.FAILED: 1}
+
+    execution = Execution.objects.get()
+    assert (execution.error_kind, execution.attempts) == ("permanent", 1)
+    sub.refresh_from_db()
+    assert sub.consecutive_failures == 1
+    assert not InboxMessage.objects.exists()
+
+
+def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice, weather_server) -> None:
+    ids = _fan_out(active_periodic(alice))
+    faults.set_fault("weather", "temporary")
+    now = timezone.now()
+    run_batch(ids, now=now)
+    seen = [(Execution.objects.get().status, Execution.objects.get().attempts)]
+    for backoff in (10, 20, 40):
+        assert run_batch(ids, now=now + timedelta(seconds=backoff - 1)) == {}  # not before its back-off ended
+        now += timedelta(seconds=backoff)
+        run_batch(ids, now=now)
+        execution = Execution.objects.get()
+        seen.append((execution.status, execution.attempts))
+    assert seen == [
+        (ExecutionStatus.RETRYING, 1),
+        (ExecutionStatus.RETRYING, 2),
+        (ExecutionStatus.RETRYING, 3),
+        (ExecutionStatus.FAILED, 4),
+    ]
+    execution = Execution.objects.get()
+    assert execution.error_kind == "temporary"
+    assert len(execution.meta["attempts"]) == 4
+
+
+def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, weather_server) -> None:
+    from taskhub.subscriptions import services
+
+    sub = active_periodic(alice)
+    ids = _fan_out(sub)
+    services.subscription_transition(subscription_id=sub.pk, action="pause")
+    assert run_batch(ids) == {ExecutionStatus.SKIPPED: 1}
+    assert faults.call_count("weather") == 0
