@@ -125,8 +125,6 @@ SUBSCRIPTION_MIN_INTERVAL_S = env.int("SUBSCRIPTION_MIN_INTERVAL_S", default=300
 SUBSCRIPTION_MAX_ACTIVE_PER_USER = env.int("SUBSCRIPTION_MAX_ACTIVE_PER_USER", default=100)
 TEMPLATE_MAX_LENGTH = env.int("TEMPLATE_MAX_LENGTH", default=2000)
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
-# Tools a subscription may name, until the gateway's registry answers this (issue 4).
-SUBSCRIPTION_TOOLS = env.list("SUBSCRIPTION_TOOLS", default=["current_weather", "weather_forecast", "fuel_price"])
 
 # --- Executions -------------------------------------------------------------
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)

@@ -62,17 +62,18 @@ def _owned_channels(owner: AbstractBaseUser, channel_ids: list[int]) -> list[Cha
 
 def _apply(sub: Subscription, given: dict[str, Any]) -> None:
     """Validate ``given`` against ``sub``'s kind and copy it onto ``sub`` (not saved)."""
-    for name in ("title", "tool", "template", "priority", "starts_at", "ends_at", "missed_policy", "catch_up_window_s"):
+    for name in ("title", "template", "priority", "starts_at", "ends_at", "missed_policy", "catch_up_window_s"):
         if name in given:
             setattr(sub, name, given[name])
-    if "tool" in given:
-        sub.tool = validation.validate_tool(given["tool"])
     if not sub.title.strip():
         raise InvalidInput("title: required", fields={"title": ["must not be blank"]})
     if "timezone" in given:
         sub.timezone = validation.validate_timezone(given["timezone"])
-    if "arguments" in given:
-        sub.arguments = validation.validate_arguments(given["arguments"])
+    if "tool" in given or "arguments" in given:
+        sub.arguments = validation.validate_tool_call(
+            given.get("tool", sub.tool), given.get("arguments", sub.arguments)
+        )
+        sub.tool = given.get("tool", sub.tool)
     sub.call_key = call_key(sub.tool, sub.arguments)
     if sub.priority not in Priority.values:
         raise InvalidInput("priority: invalid", fields={"priority": [f"expected one of {Priority.values}"]})

@@ -11,7 +11,7 @@ from croniter import croniter
 from django.conf import settings
 from django.utils import timezone as djtz
 
-from taskhub.core.errors import InvalidInput
+from taskhub.core.errors import InvalidInput, PermanentError
 from taskhub.subscriptions import scheduling
 
 
@@ -52,10 +52,23 @@ def validate_run_at(run_at: datetime, *, field: str = "run_at") -> datetime:
     return run_at
 
 
-def validate_tool(tool: str, *, field: str = "tool") -> str:
-    if tool not in settings.SUBSCRIPTION_TOOLS:
-        raise _fail(field, f"unknown tool {tool!r}; known: {', '.join(settings.SUBSCRIPTION_TOOLS)}")
-    return tool
+def validate_tool_call(tool: str, arguments: Any) -> dict[str, Any]:
+    """``arguments`` for ``tool`` checked by the tool registry against the tool's input schema.
+
+    Returns them normalised (schema defaults filled in). An unknown or disabled
+    tool is an error on ``tool``; a bad argument on ``arguments.<name>``.
+    """
+    from tools import gateway
+
+    arguments = validate_arguments(arguments)
+    try:
+        return gateway.validate_arguments(tool, arguments)
+    except InvalidInput as exc:
+        fields = {f"arguments.{name}" if name != "arguments" else name: [str(msg)] for name, msg in exc.fields.items()}
+        raise InvalidInput(f"arguments: {exc.message}", fields=fields) from None
+    except PermanentError:
+        known = ", ".join(sorted(gateway.known_tools())) or "none registered"
+        raise _fail("tool", f"unknown tool {tool!r}; known: {known}") from None
 
 
 def validate_arguments(arguments: Any, *, field: str = "arguments") -> dict[str, Any]:
@@ -69,9 +82,10 @@ def tz_now(timezone: str) -> datetime:
 
 
 def tool_output_fields(tool: str) -> frozenset[str] | None:
-    """Top-level fields of ``tool``'s structured output, or None when not known.
+    """Top-level fields of ``tool``'s structured output (from its output schema), or None when it has none."""
+    from tools import gateway
 
-    Until the tool gateway's registry is wired in, the output schema is unknown
-    and templates may use any plain name (unknown names render empty).
-    """
-    return None
+    spec = gateway.known_tools().get(tool)
+    if spec is None or not spec.output_schema:
+        return None
+    return frozenset(spec.output_schema.get("properties", {}))

@@ -13,7 +13,7 @@ from tests.factories import active_periodic
 
 
 @pytest.fixture
-def execution(alice: Any) -> Execution:
+def execution(alice: Any, tools_registry: str) -> Execution:
     return Execution.objects.create(subscription=active_periodic(alice), fire_key="2026-01-01T00:00:00Z")
 
 

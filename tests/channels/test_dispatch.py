@@ -17,7 +17,7 @@ from tests.channels.conftest import message_for
 from tests.channels.receivers import http_receiver
 from tests.factories import active_periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 
 def test_inbox_fan_out_costs_a_fixed_number_of_queries(django_user_model) -> None:

@@ -15,7 +15,7 @@ from taskhub.subscriptions.states import Action
 from tests.concurrency import run_concurrently
 from tests.factories import active_periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 # 08:00 in Shanghai is 00:00 UTC.
 TODAY_0800 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)

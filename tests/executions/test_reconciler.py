@@ -9,7 +9,7 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.reconciler import reconcile
 from tests.factories import active_periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 
 def _messages(redis_db) -> int:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from taskhub.executions.runner import run_batch
 from tests.factories import active_periodic
 from tools.servers import faults
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tools_registry")]
 
 
 def _fan_out(*subs):  # type: ignore[no-untyped-def]
@@ -28,7 +28,7 @@ def _fan_out(*subs):  # type: ignore[no-untyped-def]
     return list(Execution.objects.order_by("id").values_list("id", flat=True))
 
 
-def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(alice, bob, weather_server) -> None:
+def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(alice, bob, tools_registry) -> None:
     subs = [active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(3)]
     subs += [active_periodic(bob, arguments={"city": "Shanghai"}, template="{title}: {temperature_c}°C")]
     ids = _fan_out(*subs)
@@ -47,14 +47,14 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
     assert Delivery.objects.filter(status="sent").count() == 4
 
 
-def test_running_the_same_batch_again_sends_nothing_twice(alice, weather_server) -> None:
+def test_running_the_same_batch_again_sends_nothing_twice(alice, tools_registry) -> None:
     ids = _fan_out(active_periodic(alice))
     run_batch(ids)
     assert run_batch(ids) == {}  # nothing claimable: already succeeded
     assert InboxMessage.objects.count() == 1
 
 
-def test_transient_errors_are_retried_at_once_within_the_run(alice, weather_server) -> None:
+def test_transient_errors_are_retried_at_once_within_the_run(alice, tools_registry) -> None:
     ids = _fan_out(active_periodic(alice))
     faults.set_fault("weather", "transient", calls=2)
 
@@ -66,7 +66,7 @@ def test_transient_errors_are_retried_at_once_within_the_run(alice, weather_serv
     assert InboxMessage.objects.count() == 1
 
 
-def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, weather_server) -> None:
+def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, tools_registry) -> None:
     sub = active_periodic(alice)
     ids = _fan_out(sub)
     faults.set_fault("weather", "permanent")
@@ -80,7 +80,7 @@ def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, weath
     assert not InboxMessage.objects.exists()
 
 
-def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice, weather_server) -> None:
+def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice, tools_registry) -> None:
     ids = _fan_out(active_periodic(alice))
     faults.set_fault("weather", "temporary")
     now = timezone.now()
@@ -103,7 +103,7 @@ def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice
     assert len(execution.meta["attempts"]) == 4
 
 
-def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, weather_server) -> None:
+def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, tools_registry) -> None:
     from taskhub.subscriptions import services
 
     sub = active_periodic(alice)

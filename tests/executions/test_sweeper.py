@@ -11,7 +11,7 @@ from taskhub.executions.sweeper import sweep_due
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Subscription
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from taskhub.executions.models import Execution
 from taskhub.subscriptions.models import Subscription
 from tests.factories import active_periodic, periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 
 def test_admin_pages_render_with_search_filters_and_latest_executions(staff, alice, client) -> None:

@@ -8,7 +8,7 @@ from taskhub.executions.models import Execution
 from taskhub.subscriptions.models import Subscription
 from tests.factories import active_periodic, periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 WEATHER = {
     "kind": "periodic",
@@ -17,7 +17,7 @@ WEATHER = {
     "arguments": {"city": "Beijing"},
     "cron": "0 8 * * *",
     "timezone": "Asia/Shanghai",
-    "template": "{title}: {temperature}°C",
+    "template": "{title}: {temperature_c}°C",
 }
 
 
@@ -57,6 +57,9 @@ def test_create_confirm_and_list_a_periodic_subscription(alice, api_for) -> None
         ({"run_at": "2030-01-01T00:00:00Z"}, "run_at"),
         ({"arguments": ["Beijing"]}, "arguments"),
         ({"tool": "rm_rf"}, "tool"),
+        ({"template": "{temperature}"}, "template"),  # not a field of current_weather's output
+        ({"arguments": {}}, "arguments.city"),
+        ({"arguments": {"city": 42}}, "arguments.city"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(alice, api_for, change, field) -> None:
@@ -67,7 +70,8 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(alice, api_for, 
 
 
 def test_one_off_in_the_past_is_refused(alice, api_for) -> None:
-    body = {"kind": "once", "title": "call mum", "tool": "current_weather", "run_at": "2001-01-01T00:00:00Z"}
+    body = {"kind": "once", "title": "call mum", "tool": "current_weather", "arguments": {"city": "Beijing"}}
+    body["run_at"] = "2001-01-01T00:00:00Z"
     response = api_for(alice).post("/api/v1/subscriptions/", body, format="json")
     assert response.status_code == 400
     assert "run_at" in response.json()["fields"]

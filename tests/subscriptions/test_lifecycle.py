@@ -10,7 +10,7 @@ from taskhub.subscriptions.states import TRANSITIONS, Action, Status
 from tests.concurrency import run_concurrently
 from tests.factories import active_periodic, periodic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 CASES = [(action, status) for action in Action for status in Status]
 

@@ -11,7 +11,7 @@ from tests.channels.conftest import message_for
 from tests.channels.receivers import smtp_server
 from tests.processes import free_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 
 @pytest.fixture

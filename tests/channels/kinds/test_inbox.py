@@ -18,6 +18,8 @@ from tests.channels.conftest import message_for
 from tests.factories import active_periodic
 from tests.processes import ROOT, free_port, process_env
 
+pytestmark = pytest.mark.usefixtures("tools_registry")
+
 
 def _deliver(owner, n: int = 1, **overrides) -> None:  # type: ignore[no-untyped-def]
     sub = active_periodic(owner)

@@ -9,7 +9,7 @@ from taskhub.channels.services import channel_create
 from tests.channels.conftest import message_for
 from tests.channels.receivers import http_receiver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 
 @pytest.fixture(autouse=True)
