@@ -19,6 +19,7 @@ import argparse
 import json
 import threading
 import time
+from datetime import timedelta
 
 import psutil
 from _setup import bench_database, machine
@@ -57,7 +58,7 @@ def main() -> None:
         from django.utils import timezone
 
         from taskhub.channels.models import InboxMessage
-        from taskhub.executions.fanout import fanout
+        from taskhub.executions.fanout import fanout, nominal_fire
         from taskhub.executions.models import Execution, ExecutionStatus
         from taskhub.subscriptions.models import Subscription
         from tests.processes import celery_worker, process_env, tool_servers
@@ -87,7 +88,9 @@ def main() -> None:
                 sampler.start()
                 calls_before = faults.call_count("weather") + faults.call_count("fuel")
                 started = time.perf_counter()
-                result = fanout(schedule_id=schedule_id, now=timezone.now())
+                # The beat tick of the bucket's latest fire, on time.
+                tick = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now())
+                result = fanout(schedule_id=schedule_id, now=tick + timedelta(seconds=1))
                 _wait_finished(finished, result.enqueued, args.timeout)
                 seconds = time.perf_counter() - started
                 mcp_calls = faults.call_count("weather") + faults.call_count("fuel") - calls_before

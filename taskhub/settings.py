@@ -131,6 +131,8 @@ FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)
 EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=200)
 # A queued or running execution not finished by then is enqueued again by the reconciler.
 EXECUTION_LEASE_S = env.int("EXECUTION_LEASE_S", default=600)
+# A fan-out not completed this long after it started is resumed by the reconciler.
+FANOUT_LEASE_S = env.int("FANOUT_LEASE_S", default=300)
 # A beat tick this late (or less) still counts as on time for every subscription.
 FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
 # Older missed fires found after downtime are recorded as missed, at most this many per fan-out.

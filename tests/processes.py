@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -142,3 +142,45 @@ def python_module(module: str, *args: str, env: dict[str, str] | None = None) ->
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+@contextlib.contextmanager
+def celery_beat(
+    *, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery beat`` on the database scheduler, checking its schedule every second."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "taskhub",
+        "beat",
+        "-S",
+        "django_celery_beat.schedulers:DatabaseScheduler",
+    ]
+    cmd += ["--max-interval", "1", "--pidfile=", "--loglevel", "INFO"]
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)

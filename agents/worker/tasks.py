@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
 from taskhub.core import diagnostics
@@ -16,9 +18,10 @@ def probe(run_id: str, label: str) -> None:
 
 
 @shared_task(name="taskhub.fanout")
-def fanout(schedule_id: int) -> dict[str, object]:
-    """Beat's tick of a schedule bucket: create and enqueue its executions."""
-    return vars(fanout_service.fanout(schedule_id=schedule_id))
+def fanout(schedule_id: int, fire_at: str | None = None) -> dict[str, object]:
+    """Beat's tick of a schedule bucket (or the reconciler resuming one): create and enqueue its executions."""
+    tick = datetime.fromisoformat(fire_at) if fire_at else None
+    return vars(fanout_service.fanout(schedule_id=int(schedule_id), fire_at=tick))
 
 
 @shared_task(name="taskhub.execute_batch")

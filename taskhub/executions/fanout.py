@@ -78,13 +78,18 @@ def runs_now(sub: Subscription, lateness: timedelta) -> bool:
     return sub.missed_policy == MissedPolicy.CATCH_UP_ONCE and lateness <= timedelta(seconds=sub.catch_up_window_s)
 
 
-def fanout(*, schedule_id: int, now: datetime | None = None, chunk_size: int | None = None) -> FanoutResult:
-    """Create and enqueue the executions of one tick of bucket ``schedule_id``; safe to repeat."""
+def fanout(
+    *, schedule_id: int, now: datetime | None = None, fire_at: datetime | None = None, chunk_size: int | None = None
+) -> FanoutResult:
+    """Create and enqueue the executions of one tick of bucket ``schedule_id``; safe to repeat.
+
+    The tick is the latest fire at ``now``, or ``fire_at`` when resuming a fan-out cut short.
+    """
     now = now or djtz.now()
     chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
     schedule = CrontabSchedule.objects.get(pk=schedule_id)
     cron, tz = cron_of(schedule), str(schedule.timezone)
-    nominal = nominal_fire(cron=cron, timezone=tz, now=now)
+    nominal = fire_at or nominal_fire(cron=cron, timezone=tz, now=now)
     key = fire_key(nominal)
     lateness = now - nominal
     missed = _record_fire(schedule_id, cron=cron, timezone=tz, nominal=nominal)
@@ -119,6 +124,7 @@ def fanout(*, schedule_id: int, now: datetime | None = None, chunk_size: int | N
         enqueued += len(to_run)
         missed_rows += len(inserted) - len(to_run)
     _complete_ended(schedule_id, nominal)
+    ScheduleFire.objects.filter(schedule_id=schedule_id, fire_at=nominal).update(completed_at=djtz.now())
     result = FanoutResult(key, total, created, enqueued, missed_rows)
     # LogRecord reserves "created": prefix the counts.
     logger.info(

@@ -75,10 +75,18 @@ class ScheduleFire(models.Model):
     schedule = models.ForeignKey("django_celery_beat.CrontabSchedule", on_delete=models.CASCADE, related_name="+")
     fire_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when every subscription of the bucket has its execution row; a fan-out
+    # cut short (worker killed, broker lost) is resumed by the reconciler until then.
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["schedule", "fire_at"], name="schedule_fire_once")]
-        indexes = [models.Index(fields=["schedule", "-fire_at"], name="schedule_fire_latest")]
+        indexes = [
+            models.Index(fields=["schedule", "-fire_at"], name="schedule_fire_latest"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(completed_at__isnull=True), name="schedule_fire_open"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"schedule {self.schedule_id} fired at {self.fire_at.isoformat()}"

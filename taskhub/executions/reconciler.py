@@ -17,15 +17,19 @@ from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.executions import dispatch
-from taskhub.executions.models import IN_FLIGHT, Execution
+from taskhub.executions.models import IN_FLIGHT, Execution, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
 
 logger = logging.getLogger(__name__)
 
 
 def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
-    """Re-enqueue up to ``limit`` in-flight executions whose lease expired; returns how many."""
+    """Resume cut-short fan-outs, then re-enqueue up to ``limit`` in-flight executions whose lease expired.
+
+    Returns how many executions were re-enqueued.
+    """
     now = now or djtz.now()
+    resume_fanouts(now=now)
     new_lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
     with transaction.atomic():
         expired = list(
@@ -45,3 +49,19 @@ def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
         transaction.on_commit(lambda: dispatch.enqueue(batch))
     logger.warning("re-enqueued executions with expired leases", extra={"count": len(expired)})
     return len(expired)
+
+
+def resume_fanouts(*, now: datetime) -> int:
+    """Send the fan-out again for ticks started more than a lease ago and never completed."""
+    from agents.worker.tasks import fanout as fanout_task
+
+    stale = ScheduleFire.objects.filter(
+        completed_at__isnull=True, created_at__lt=now - timedelta(seconds=settings.FANOUT_LEASE_S)
+    ).values_list("schedule_id", "fire_at")[:100]
+    route = queues.route(queues.DEFAULT)
+    for schedule_id, fire_at in stale:
+        fanout_task.apply_async(kwargs={"schedule_id": schedule_id, "fire_at": fire_at.isoformat()}, **route.options())
+        logger.warning(
+            "resuming a cut-short fan-out", extra={"schedule_id": schedule_id, "fire_at": fire_at.isoformat()}
+        )
+    return len(stale)

@@ -60,7 +60,8 @@ def test_a_kind_switched_off_by_setting_is_skipped(alice, execution, settings) -
 
 
 def test_a_delivery_stuck_in_sending_is_not_resent_by_a_channel_that_cannot_dedupe(alice, execution) -> None:
-    message = message_for(execution, inbox_channel_for(alice))
+    channel = channel_create(owner=alice, kind="email", name="mail", config={"to": "a@example.com"})
+    message = message_for(execution, channel)
     Delivery.objects.create(
         execution=execution,
         channel_id=message.channel_id,
@@ -68,8 +69,16 @@ def test_a_delivery_stuck_in_sending_is_not_resent_by_a_channel_that_cannot_dedu
         status="sending",
         claimed_at=timezone.now() - timedelta(days=1),
     )
-    assert deliver_messages([message])[0].status == "duplicate"
-    assert not InboxMessage.objects.exists()
+    assert deliver_messages([message])[0].status == "duplicate"  # no SMTP connection is even attempted
+
+
+def test_an_inbox_delivery_stuck_in_sending_is_resent_once_and_stored_once(alice, execution) -> None:
+    message = message_for(execution, inbox_channel_for(alice))
+    deliver_messages([message])
+    # A crash after the inbox row was written but before the ledger recorded it:
+    Delivery.objects.update(status="sending", claimed_at=timezone.now() - timedelta(days=1))
+    assert deliver_messages([message])[0].status == "sent"
+    assert InboxMessage.objects.count() == 1  # the inbox dedupes on the delivery key
 
 
 def test_a_webhook_stuck_in_sending_past_its_lease_is_resent_with_the_same_id(alice, execution, settings) -> None:

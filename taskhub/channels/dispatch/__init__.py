@@ -17,8 +17,9 @@ A row is claimable when it is:
   a permanent failure is final;
 - ``sending`` for longer than ``CHANNEL_SENDING_LEASE_S`` AND on a channel that
   dedupes (webhook: the retry carries the same ``webhook-id`` and the receiver drops
-  the repeat). A crash between send and record leaves email, Apprise and inbox rows
-  in ``sending`` for good: those channels cannot dedupe, so they are at most once.
+  the repeat; inbox: messages are unique by delivery key). A crash between send and
+  record leaves email and Apprise rows in ``sending`` for good: those channels
+  cannot dedupe, so they are at most once.
 
 Outcomes: ``sent``; ``duplicate`` (already sent, or being sent by another call right
 now); ``held``; ``failed`` (with ``error_kind``); ``skipped`` (channel gone, disabled,

@@ -12,6 +12,9 @@ class InboxChannel(PushChannel):
     kind = "inbox"
     # Failures here are our database's, not the user's doing: never disable an inbox.
     may_disable = False
+    # A message is stored under its delivery key (unique): storing it again is a no-op,
+    # so a delivery left in "sending" by a crash may safely be sent again (exactly once).
+    dedupes = True
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """One INSERT for the whole batch; a database error propagates and fails the batch as a whole."""
