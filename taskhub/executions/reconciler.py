@@ -17,7 +17,7 @@ from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.executions import dispatch
-from taskhub.executions.models import IN_FLIGHT, Execution, ScheduleFire
+from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,13 @@ def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
         )
         if not expired:
             return 0
-        # A new lease first, so the next reconcile run does not send them again at once.
-        Execution.objects.filter(id__in=[row[0] for row in expired]).update(lease_expires_at=new_lease)
+        # A new lease first, so the next reconcile run does not send them again at once;
+        # a running one whose worker is presumed dead goes back to queued, so it can be claimed.
+        ids = [row[0] for row in expired]
+        Execution.objects.filter(id__in=ids).exclude(status=ExecutionStatus.RUNNING).update(lease_expires_at=new_lease)
+        Execution.objects.filter(id__in=ids, status=ExecutionStatus.RUNNING).update(
+            status=ExecutionStatus.QUEUED, lease_expires_at=new_lease
+        )
         batch = [
             InsertedExecution(pk, sub_id, status, queues.route_for_subscription(kind=kind, priority=priority))
             for pk, sub_id, status, kind, priority in expired

@@ -25,7 +25,7 @@ from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
 from taskhub.executions.message import compose
 from taskhub.executions.models import Execution, ExecutionStatus
-from taskhub.executions.rows import InsertedExecution
+from taskhub.executions.rows import InsertedExecution, write_results
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Subscription
 from taskhub.subscriptions.states import Status
@@ -218,18 +218,8 @@ def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
             execution.lease_expires_at = None
             execution.finished_at = now
         rows.append(execution)
-    fields = [
-        "status",
-        "error_kind",
-        "error_message",
-        "meta",
-        "lease_expires_at",
-        "finished_at",
-        "message",
-        "tool_snapshot",
-    ]
     with transaction.atomic():
-        Execution.objects.bulk_update(rows, fields, batch_size=500)
+        write_results(rows)
         _update_subscriptions(outcomes, now=now)
         for delay, batch in retries.items():
             transaction.on_commit(lambda batch=batch, delay=delay: dispatch.enqueue(batch, countdown=delay))

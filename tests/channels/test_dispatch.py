@@ -69,7 +69,8 @@ def test_a_delivery_stuck_in_sending_is_not_resent_by_a_channel_that_cannot_dedu
         status="sending",
         claimed_at=timezone.now() - timedelta(days=1),
     )
-    assert deliver_messages([message])[0].status == "duplicate"  # no SMTP connection is even attempted
+    outcome = deliver_messages([message])[0]  # no SMTP connection is even attempted
+    assert (outcome.status, outcome.error_kind) == ("failed", "temporary")  # look again later, never re-send
 
 
 def test_an_inbox_delivery_stuck_in_sending_is_resent_once_and_stored_once(alice, execution) -> None:
@@ -93,7 +94,8 @@ def test_a_webhook_stuck_in_sending_past_its_lease_is_resent_with_the_same_id(al
             status="sending",
             claimed_at=timezone.now(),
         )
-        assert deliver_messages([message])[0].status == "duplicate"  # inside the lease: someone may be sending
+        # inside the lease someone may be sending: not delivered yet, look again later
+        assert deliver_messages([message])[0].status == "failed"
         Delivery.objects.filter(pk=stuck.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
         assert deliver_messages([message])[0].status == "sent"
     assert [r.headers["webhook-id"] for r in receiver.requests] == [message.key]

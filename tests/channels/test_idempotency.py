@@ -58,7 +58,11 @@ def test_two_processes_delivering_the_same_execution_send_one_push_per_channel(a
 
     statuses = sorted(tuple(o["status"] for o in outcomes) for outcomes in results)
     per_channel = sorted(sorted([a["status"], b["status"]]) for a, b in zip(*results, strict=True))
-    assert per_channel == [["duplicate", "sent"]] * 3, statuses
+    # One racer sends; the other finds it sent (duplicate) or still being sent (a temporary failure).
+    assert len(per_channel) == 3, statuses
+    assert all(pair.count("sent") == 1 and set(pair) <= {"sent", "duplicate", "failed"} for pair in per_channel), (
+        statuses
+    )
     assert len(receiver.requests) == 1
     assert len(mails) == 1
     assert InboxMessage.objects.filter(owner=alice).count() == 1

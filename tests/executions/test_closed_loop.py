@@ -136,7 +136,10 @@ def short_leases(settings):  # type: ignore[no-untyped-def]
     """Leases of a few seconds, so lost work is taken up again within the test."""
     settings.EXECUTION_LEASE_S = 4
     settings.FANOUT_LEASE_S = 4
-    env = process_env(EXECUTION_LEASE_S="4", FANOUT_LEASE_S="4", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+    settings.CHANNEL_SENDING_LEASE_S = 4
+    env = process_env(
+        EXECUTION_LEASE_S="4", FANOUT_LEASE_S="4", CHANNEL_SENDING_LEASE_S="4", WEBHOOK_ALLOWED_HOSTS="127.0.0.1"
+    )
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     return env
 

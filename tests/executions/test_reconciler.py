@@ -58,3 +58,20 @@ def test_a_fan_out_cut_short_is_resumed_by_the_reconciler_and_completes_the_buck
     assert result.created == 3
     assert Execution.objects.filter(fire_key="2026-11-25T00:00:00+00:00").count() == 5
     assert ScheduleFire.objects.get().completed_at is not None
+
+
+def test_a_running_execution_whose_worker_died_goes_back_to_queued_and_can_be_claimed(
+    alice, django_capture_on_commit_callbacks, tools_registry
+) -> None:
+    from taskhub.executions.runner import claim
+
+    sub = active_periodic(alice)
+    now = timezone.now()
+    dead = Execution.objects.create(
+        subscription=sub, fire_key="x", status=ExecutionStatus.RUNNING, lease_expires_at=now - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile(now=now) == 1
+    dead.refresh_from_db()
+    assert dead.status == ExecutionStatus.QUEUED
+    assert claim([dead.pk], now=now + timedelta(seconds=1)) == [dead.pk]

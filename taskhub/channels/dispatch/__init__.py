@@ -21,9 +21,9 @@ A row is claimable when it is:
   record leaves email and Apprise rows in ``sending`` for good: those channels
   cannot dedupe, so they are at most once.
 
-Outcomes: ``sent``; ``duplicate`` (already sent, or being sent by another call right
-now); ``held``; ``failed`` (with ``error_kind``); ``skipped`` (channel gone, disabled,
-or its kind switched off: no ledger row is written). The inbox path costs a fixed
+Outcomes: ``sent``; ``duplicate`` (already sent); ``held``; ``failed`` (with
+``error_kind``; temporary while another call holds the claim: look again later);
+``skipped`` (channel gone, disabled, or its kind switched off: no ledger row is written). The inbox path costs a fixed
 handful of queries per batch of ``BATCH_SIZE``, however many messages it holds.
 """
 
@@ -114,8 +114,11 @@ def _unclaimed_outcome(message: OutboundMessage, status: str, error_kind: str, s
     if status == DeliveryStatus.FAILED:
         error = ChannelError(summary or "failed before", kind=ErrorKind(error_kind or ErrorKind.PERMANENT))
         return _outcome(message, FAILED, error)
-    # sent, or sending under another call's claim right now
-    return _outcome(message, DUPLICATE)
+    if status == DeliveryStatus.SENDING:
+        # Another call holds the claim: it may finish, or it died mid-send. Either way the
+        # caller must look again later (temporary), not count the push as delivered.
+        return _outcome(message, FAILED, ChannelError("being sent by another worker", kind=ErrorKind.TEMPORARY))
+    return _outcome(message, DUPLICATE)  # sent before
 
 
 def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]:
