@@ -29,11 +29,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Gateway throughput (warm cache, cold cache, new client per call); needs DATABASE_URL and Redis.
-bench-gateway: $(STAMP)
-	$(VENV)/bin/python -m bench.gateway
-
-bench: bench-gateway
-
 clean:
 	rm -rf $(VENV) var

@@ -1,6 +1,6 @@
 """Calls per second through the tool gateway, measured in one run.
 
-    make bench-gateway     (or: python -m bench.gateway [--calls N])
+    make bench BENCH=gateway [ARGS="--calls N"]
 
 Starts the tool servers (a real uvicorn process on a free port), registers them,
 and measures `current_weather` calls from sync code:
@@ -8,7 +8,7 @@ and measures `current_weather` calls from sync code:
 - cold: every call reaches the server over the long-lived session (cache_ttl_s 0);
 - new_client: a new MCP client per call (asyncio.run + handshake), for comparison.
 The last line printed is one JSON object with the figures.
-Needs DATABASE_URL (a scratch database: the ToolServer table is written) and REDIS_URL.
+Runs on a throw-away database, against the same real PostgreSQL and Redis as the tests.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import platform
 import time
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
+from _setup import bench_database
 
 
 def _rate(n: int, fn) -> float:  # type: ignore[no-untyped-def]
@@ -34,11 +34,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=500)
     calls = parser.parse_args().calls
+    with bench_database():
+        _run(calls)
 
-    import django
 
-    django.setup()
-    from django.core.management import call_command
+def _run(calls: int) -> None:
     from mcp import Client
 
     import tools.gateway as gateway
@@ -47,7 +47,6 @@ def main() -> None:
     from tools.gateway.models import ToolServer
     from tools.geo import PLACES
 
-    call_command("migrate", verbosity=0)
     cities = [p.name for p in PLACES]
     with tool_servers() as url:
         ToolServer.objects.filter(name="weather").delete()
