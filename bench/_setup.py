@@ -23,6 +23,9 @@ def bench_database() -> Iterator[None]:
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
     setup_test_environment()  # the test client's host, in-memory email
+    from taskhub.core.redis import get_redis
+
+    get_redis().flushdb()  # the benchmark's own Redis database (scripts/devenv.py bench): no warm cache
     config = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
         yield

@@ -73,3 +73,33 @@ def test_running_process_sees_a_new_server_and_a_disabled_one_within_5_seconds(s
         weather.enabled = False
         services.tool_server_save(server=weather)
         assert _watch_until(proc, lambda tools: "current_weather" not in tools) < 5
+
+
+def test_a_running_celery_worker_uses_a_new_server_and_drops_a_disabled_one_within_5_seconds(
+    servers_url, tmp_path
+) -> None:
+    from agents.worker.gateway_tasks import preheat
+    from taskhub import queues
+    from tests.processes import celery_worker, wait_until
+
+    low = queues.route(queues.LOW).options()
+    weather = services.tool_server_save(server=ToolServer(name="weather", url=f"{servers_url}/weather/mcp"))
+    with celery_worker(queues=["low"], concurrency=1, log_path=tmp_path / "worker.log"):
+        preheat.apply_async(args=[[["current_weather", {"city": "Beijing"}]]], **low)
+        wait_until(lambda: faults.call_count("weather") == 1, timeout=30, what="the worker to start")
+
+        services.tool_server_save(server=ToolServer(name="fuel", url=f"{servers_url}/fuel/mcp"))
+        registered = time.monotonic()
+        while faults.call_count("fuel") == 0:  # ask until the running worker knows the new server
+            assert time.monotonic() - registered < 5, "the worker did not pick up the new server within 5 s"
+            preheat.apply_async(args=[[["fuel_price", {"region": "Shanghai"}]]], kwargs={"max_age_s": 0}, **low)
+            time.sleep(0.2)
+
+        weather.enabled = False
+        services.tool_server_save(server=weather)
+        time.sleep(5)
+        weather_calls, fuel_calls = faults.call_count("weather"), faults.call_count("fuel")
+        preheat.apply_async(args=[[["current_weather", {"city": "Shanghai"}]]], **low)
+        preheat.apply_async(args=[[["fuel_price", {"region": "Beijing"}]]], kwargs={"max_age_s": 0}, **low)  # marker
+        wait_until(lambda: faults.call_count("fuel") > fuel_calls, timeout=10, what="the marker call")
+        assert faults.call_count("weather") == weather_calls  # the disabled server was not called
