@@ -128,7 +128,7 @@ MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
 
 # --- Executions -------------------------------------------------------------
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)
-EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=200)
+EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=500)
 # A queued or running execution not finished by then is enqueued again by the reconciler.
 EXECUTION_LEASE_S = env.int("EXECUTION_LEASE_S", default=600)
 # A fan-out not completed this long after it started is resumed by the reconciler.

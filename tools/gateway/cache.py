@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -86,3 +87,33 @@ class ResultCache:
                 for old in list(self._local)[: self.max_local // 2]:
                     del self._local[old]
             self._local[d] = (expires, entry)
+
+
+class SingleFlight:
+    """One process fetches a missing key; the others wait for its answer in the cache.
+
+    Cost grows with distinct work, not with workers: two processes that miss the
+    same key at once would otherwise both call the server. The claim is a Redis
+    ``SET NX`` that expires by itself, so a fetcher that dies releases it.
+    """
+
+    def __init__(self, cache: ResultCache, key: CallKey) -> None:
+        self._cache, self._key, self._flight = cache, key, f"tools:flight:{digest(key)}"
+
+    def claim(self, hold_s: float) -> bool:
+        return bool(get_redis().set(self._flight, os.getpid(), nx=True, px=max(1, int(hold_s * 1000))))
+
+    def release(self) -> None:
+        get_redis().delete(self._flight)
+
+    def wait(self, max_age: float, timeout_s: float) -> tuple[Entry, str] | None:
+        """The answer another process is fetching, if it lands within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            hit = self._cache.get(self._key, max_age)
+            if hit is not None:
+                return hit
+            if not get_redis().exists(self._flight):  # the fetcher finished without an answer
+                return self._cache.get(self._key, max_age)
+            time.sleep(0.02)
+        return None

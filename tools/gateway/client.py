@@ -25,7 +25,7 @@ from django.conf import settings
 from taskhub.core.errors import InvalidInput, PermanentError, TaskHubError, TemporaryError, TransientError
 from tools.gateway import breaker, limiter, metrics, registry
 from tools.gateway import errors as classify
-from tools.gateway.cache import Entry, ResultCache
+from tools.gateway.cache import Entry, ResultCache, SingleFlight
 from tools.gateway.sessions import pool
 from tools.gateway.types import CallKey, Priority, ServerConfig, ToolResult, ToolSpec
 
@@ -121,7 +121,7 @@ def _fetch(server: ServerConfig, tool: str, args: dict[str, Any]) -> dict[str, A
 
 
 def _call_validated(key: CallKey, priority: Priority, max_age_s: int | None) -> ToolResult:
-    tool, canonical = key
+    tool = key[0]
     spec = _spec(tool)
     server = registry.current().servers.get(spec.server)
     if server is None:
@@ -129,9 +129,29 @@ def _call_validated(key: CallKey, priority: Priority, max_age_s: int | None) -> 
     ttl = server.cache_ttl_s if max_age_s is None else min(server.cache_ttl_s, max_age_s)
     results = _cache()
     if ttl > 0 and (hit := results.get(key, ttl)) is not None:
-        metrics.CACHE_HITS.labels(server.name, hit[1]).inc()
-        metrics.CALLS.labels(server.name, tool, "cached").inc()
-        return _result(hit[0], "cached")
+        return _served_from_cache(hit, server, tool)
+    flight = SingleFlight(results, key)
+    claimed = ttl > 0 and flight.claim(hold_s=server.timeout_s)
+    # Another process fetching this key right now: take its answer.
+    if ttl > 0 and not claimed and (hit := flight.wait(ttl, timeout_s=server.timeout_s)) is not None:
+        return _served_from_cache(hit, server, tool)
+    try:
+        return _fetch_and_store(key, server, priority, ttl)
+    finally:
+        if claimed:
+            flight.release()
+
+
+def _served_from_cache(hit: tuple[Entry, str], server: ServerConfig, tool: str) -> ToolResult:
+    metrics.CACHE_HITS.labels(server.name, hit[1]).inc()
+    metrics.CALLS.labels(server.name, tool, "cached").inc()
+    return _result(hit[0], "cached")
+
+
+def _fetch_and_store(key: CallKey, server: ServerConfig, priority: Priority, ttl: float) -> ToolResult:
+    """A real call through breaker and limiter; its answer is cached, or the stale copy served when open."""
+    tool, canonical = key
+    results = _cache()
     circuit = breaker.breaker(server)
     try:
         if breaker.state(server) == pybreaker.STATE_OPEN:
