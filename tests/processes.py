@@ -9,11 +9,24 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def stop(proc: subprocess.Popen[Any], *, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` is still there after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def process_env(**overrides: str) -> dict[str, str]:
@@ -65,13 +78,7 @@ def celery_worker(
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=20)  # a warm shutdown lets running tasks finish
         if log_path:
             out.close()  # type: ignore[union-attr]
 
@@ -116,12 +123,7 @@ def tool_servers(*, port: int | None = None, env: dict[str, str] | None = None) 
         wait_for_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @contextlib.contextmanager
@@ -165,12 +167,7 @@ def celery_beat(
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if log_path:
             out.close()  # type: ignore[union-attr]
 

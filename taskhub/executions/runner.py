@@ -27,7 +27,7 @@ from taskhub.executions.message import compose
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, write_results
 from taskhub.subscriptions import services
-from taskhub.subscriptions.models import Kind, Subscription
+from taskhub.subscriptions.models import Kind, Priority, Subscription
 from taskhub.subscriptions.states import Status
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,8 @@ def compose_and_deliver(
                     channel_id=channel_id,
                     title=title,
                     body=body,
-                    urgent=execution.subscription.priority == 2 or execution.subscription.kind == Kind.MONITOR,
+                    urgent=execution.subscription.priority == Priority.URGENT
+                    or execution.subscription.kind == Kind.MONITOR,
                     data={"tool": execution.subscription.tool, "result": result.data, "status": result.status},
                 )
             )
