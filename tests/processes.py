@@ -54,58 +54,11 @@ def celery_worker(
     extra_args: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery worker`` process consuming ``queues``; stopped (warm shutdown) on exit."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "taskhub",
-        "worker",
-        "-Q",
-        ",".join(queues),
-        "--concurrency",
-        str(concurrency),
-        "-n",
-        f"{name}-{os.getpid()}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "INFO",
-        *extra_args,
-    ]
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
-    try:
+    args = ["worker", "-Q", ",".join(queues), "--concurrency", str(concurrency), "-n", f"{name}-{os.getpid()}@%h"]
+    args += ["--without-gossip", "--without-mingle", *extra_args]
+    # a warm shutdown lets running tasks finish
+    with _celery(args, env=env, log_path=log_path, stop_timeout=20) as proc:
         yield proc
-    finally:
-        stop(proc, timeout=20)  # a warm shutdown lets running tasks finish
-        if log_path:
-            out.close()  # type: ignore[union-attr]
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Block until something accepts connections on 127.0.0.1:``port`` (or fail if ``proc`` died)."""
-    import socket
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
 
 
 @contextlib.contextmanager
@@ -151,25 +104,23 @@ def celery_beat(
     *, env: dict[str, str] | None = None, log_path: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery beat`` on the database scheduler, checking its schedule every second."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "taskhub",
-        "beat",
-        "-S",
-        "django_celery_beat.schedulers:DatabaseScheduler",
-    ]
-    cmd += ["--max-interval", "1", "--pidfile=", "--loglevel", "INFO"]
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
-    try:
+    args = ["beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1", "--pidfile="]
+    with _celery(args, env=env, log_path=log_path) as proc:
         yield proc
-    finally:
-        stop(proc)
-        if log_path:
-            out.close()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _celery(
+    args: Sequence[str], *, env: dict[str, str] | None, log_path: Path | None, stop_timeout: float = 10
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A taskhub ARGS`` with this test's database and Redis; output to ``log_path``; stopped on exit."""
+    cmd = [sys.executable, "-m", "celery", "-A", "taskhub", *args, "--loglevel", "INFO"]
+    with open(log_path or os.devnull, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env or process_env(), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            stop(proc, timeout=stop_timeout)
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.2) -> None:
@@ -181,3 +132,28 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts connections on 127.0.0.1:``port`` (or fail if ``proc`` died)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")

@@ -13,7 +13,7 @@ from taskhub.core.errors import Conflict, NotFound
 from taskhub.executions import dispatch
 from taskhub.executions.models import Execution
 from taskhub.executions.rows import NewExecution, insert_executions
-from taskhub.subscriptions.models import Subscription
+from taskhub.subscriptions.selectors import subscription_scope
 from taskhub.subscriptions.states import Status
 
 RUNNABLE_NOW = (Status.ACTIVE, Status.PAUSED)
@@ -22,10 +22,7 @@ RUNNABLE_NOW = (Status.ACTIVE, Status.PAUSED)
 @transaction.atomic
 def execution_run_now(*, subscription_id: int, owner: AbstractBaseUser | None) -> Execution:
     """Run a subscription once, now, on the high queue ("run now"); it does not change its schedule."""
-    qs = Subscription.objects.filter(pk=subscription_id)
-    if owner is not None:
-        qs = qs.filter(owner=owner)
-    sub = qs.only("id", "kind", "priority", "status").first()
+    sub = subscription_scope(subscription_id, owner).only("id", "kind", "priority", "status").first()
     if sub is None:
         raise NotFound("subscription not found")
     if sub.status not in RUNNABLE_NOW:

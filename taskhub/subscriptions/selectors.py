@@ -24,6 +24,12 @@ def subscriptions_of(
     return qs
 
 
+def subscription_scope(subscription_id: int, owner: AbstractBaseUser | None) -> QuerySet[Subscription]:
+    """Subscription ``subscription_id`` as ``owner`` may reach it (any owner's when None: system callers)."""
+    qs = Subscription.objects.filter(pk=subscription_id)
+    return qs if owner is None else qs.filter(owner=owner)
+
+
 def next_fires(subscription: Subscription, *, count: int, after: datetime) -> list[datetime]:
     """The next ``count`` times ``subscription`` fires, in its time zone (empty when it will not)."""
     if subscription.status in (Status.CANCELLED, Status.COMPLETED):

@@ -20,6 +20,7 @@ from taskhub.core.canonical import call_key
 from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from taskhub.subscriptions import scheduling, templates, validation
 from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
+from taskhub.subscriptions.selectors import subscription_scope
 from taskhub.subscriptions.states import EDITABLE, TRANSITIONS, Action, Status
 
 logger = logging.getLogger(__name__)
@@ -167,13 +168,10 @@ def subscription_update(
 
 
 def _locked(subscription_id: int, owner: AbstractBaseUser | None) -> Subscription:
-    qs = Subscription.objects.select_for_update()
-    if owner is not None:
-        qs = qs.filter(owner=owner)
-    try:
-        return qs.get(pk=subscription_id)
-    except Subscription.DoesNotExist:
-        raise NotFound("subscription not found") from None
+    sub = subscription_scope(subscription_id, owner).select_for_update().first()
+    if sub is None:
+        raise NotFound("subscription not found")
+    return sub
 
 
 def _check_quota(owner_id: int) -> None:
@@ -198,9 +196,7 @@ def subscription_transition(
     """
     action = Action(action)
     allowed_from, target = TRANSITIONS[action]
-    qs = Subscription.objects.filter(pk=subscription_id)
-    if owner is not None:
-        qs = qs.filter(owner=owner)
+    qs = subscription_scope(subscription_id, owner)
     current = qs.values("owner_id", "status", "kind", "run_at").first()
     if current is None:
         raise NotFound("subscription not found")

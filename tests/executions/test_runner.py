@@ -30,7 +30,11 @@ def _fan_out(*subs):  # type: ignore[no-untyped-def]
 
 def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(alice, bob, tools_registry) -> None:
     subs = [active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(3)]
-    subs += [active_periodic(bob, arguments={"city": "Shanghai"}, template="{title}: {temperature_c}°C")]
+    subs += [
+        active_periodic(
+            bob, title="Shanghai weather", arguments={"city": "Shanghai"}, template="{title}: {temperature_c}°C"
+        )
+    ]
     ids = _fan_out(*subs)
 
     counts = run_batch(ids)
@@ -42,7 +46,7 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
     assert all(e.started_at and e.finished_at and e.tool_snapshot["data"]["temperature_c"] for e in executions)
     assert InboxMessage.objects.filter(owner=alice).count() == 3
     shanghai = InboxMessage.objects.get(owner=bob)
-    assert shanghai.body.startswith("Beijing weather: ")
+    assert shanghai.body.startswith("Shanghai weather: ")
     assert shanghai.body.endswith("°C")
     assert Delivery.objects.filter(status="sent").count() == 4
 

@@ -22,6 +22,7 @@ import jsonschema
 import pybreaker
 from django.conf import settings
 
+from taskhub.core.canonical import canonical_json
 from taskhub.core.errors import InvalidInput, PermanentError, TaskHubError, TemporaryError, TransientError
 from tools.gateway import breaker, limiter, metrics, registry
 from tools.gateway import errors as classify
@@ -89,7 +90,7 @@ def _missing(error: jsonschema.ValidationError) -> str | None:
 
 def call_key(tool: str, args: dict[str, Any]) -> CallKey:
     """The key that identifies a call: equal keys are called once and share a cache entry."""
-    return tool, json.dumps(validate_arguments(tool, args), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return tool, canonical_json(validate_arguments(tool, args))
 
 
 def _result(entry: Entry, status: str) -> ToolResult:
@@ -209,7 +210,7 @@ def call_many(
         try:
             keys.add(call_key(tool, args))
         except TaskHubError as exc:
-            results[(tool, json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=False))] = exc
+            results[(tool, canonical_json(args))] = exc
     registry.current()  # load the registry (and its DB rows) here, not once per thread
 
     def one(key: CallKey) -> ToolResult | TaskHubError:
