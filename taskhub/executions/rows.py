@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
+from taskhub.core.bulk import update_from_values
 from taskhub.executions.models import Execution, ExecutionStatus
 
 
@@ -108,30 +109,22 @@ _RESULT_COLUMNS = (
 
 
 def write_results(executions: list[Execution]) -> None:
-    """Write the result columns of ``executions`` in one ``UPDATE .. FROM (VALUES ..)`` statement.
-
-    Django's ``bulk_update`` builds a CASE per column per row, which costs more
-    than the rest of a batch; this is one statement whatever the batch size.
-    """
-    if not executions:
-        return
-    postgres = connection.vendor == "postgresql"
-
-    def cast(kind: str) -> str:
-        return f"::{kind}" if postgres and kind else ""
-
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    row = "(%s" + cast("bigint") + "".join(f", %s{cast(kind)}" for _, kind in _RESULT_COLUMNS) + ")"
-    params: list[object] = []
-    for e in executions:
-        snapshot = json.dumps(e.tool_snapshot) if e.tool_snapshot is not None else None
-        values = (e.status, e.error_kind, e.error_message, json.dumps(e.meta), e.lease_expires_at, e.finished_at)
-        params.extend((e.pk, *values, e.message, snapshot))
-    names = ", ".join(name for name, _ in _RESULT_COLUMNS)
-    assignments = ", ".join(f"{name} = v.{name}" for name, _ in _RESULT_COLUMNS)
-    sql = (
-        f"UPDATE {table} AS e SET {assignments} "  # noqa: S608 - names are ours, values are parameters
-        f"FROM (VALUES {', '.join([row] * len(executions))}) AS v(id, {names}) WHERE e.id = v.id"
+    """Write the result columns of ``executions`` in one statement."""
+    update_from_values(
+        Execution,
+        columns=_RESULT_COLUMNS,
+        rows=[
+            (
+                e.pk,
+                e.status,
+                e.error_kind,
+                e.error_message,
+                json.dumps(e.meta),
+                e.lease_expires_at,
+                e.finished_at,
+                e.message,
+                json.dumps(e.tool_snapshot) if e.tool_snapshot is not None else None,
+            )
+            for e in executions
+        ],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
