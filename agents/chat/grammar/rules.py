@@ -1,0 +1,211 @@
+"""The intent rules: one utterance -> the slots the extractors found -> ``Draft | Manage | Refusal``.
+
+``analyse`` runs the extractors in a fixed order, each consuming what it read
+(places, forecast words, fuel grade, amounts, recurrence, date, part of day,
+times, numbers, comparison); ``draft`` combines the slots:
+
+- a comparison on weather or fuel -> a monitor;
+- a recurrence -> a periodic push; a date, a delay or a time -> a one-off;
+- "remind me to ..." / "提醒我..." without weather or fuel -> the ``reminder`` tool.
+
+Missing slots are listed in the order a follow-up should ask for them:
+tool, place, text, threshold, time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agents.chat.grammar import calendar, clock, manage, places, safety, slots
+from agents.chat.grammar.calendar import Recurrence, When
+from agents.chat.grammar.clock import Clock
+from agents.chat.grammar.places import PlaceRef
+from agents.chat.grammar.text import Text, Work, numerals
+from agents.chat.intent import Draft, Manage, Refusal, Slot
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_EN_REMIND = re.compile(r"\bremind(?:er)?s?\b(?:\s+me)?")
+_EN_REMIND_TO = re.compile(r"\bremind\s+me\s+(?:\S+\s+){0,6}?(?:to|that)\s+\S")
+_ZH_REMIND = re.compile(r"(?:记得)?(?:提醒|叫)(?:一下)?我(?:一下)?")
+_CONNECTORS = re.compile(
+    r"^(?:\s|[,.:;!?]|to\b|that\b|about\b|of\b|at\b|on\b|in\b|by\b|for\b|please\b|去|要|该|记得|一下)+"
+    r"|(?:\s|[,.:;!?]|\bat|\bon|\bin|\bby|\bfor|\bplease|\bevery|\band|\bthe|吧|哦|啊|了|一下)+$"
+)
+_DATA_TOOLS = ("fuel_price", "weather_forecast", "current_weather")
+
+
+@dataclass
+class Analysis:
+    """Everything the extractors found in one utterance."""
+
+    text: Text
+    chinese: bool
+    places: list[PlaceRef] = field(default_factory=list)
+    tool: str | None = None
+    forecast_days: int | None = None
+    grade: str | None = None
+    recurrence: Recurrence | None = None
+    when: When | None = None
+    part: str | None = None
+    clocks: list[Clock] = field(default_factory=list)
+    comparison: slots.Comparison | None = None
+    metric: str | None = None
+    reminder: bool = False
+    reminder_text: str | None = None
+    rest: str = ""  # the normalised text once forecast words, grade, amounts, dates and times are taken
+    numbers: list[slots.Number] = field(default_factory=list)
+    refusal: Refusal | None = None
+    manage: Manage | None = None
+
+    @property
+    def has_time(self) -> bool:
+        return bool(self.recurrence or self.when or self.clocks or self.part)
+
+
+def analyse(raw: str) -> Analysis:
+    text = Text.of(raw)
+    found = places.replace(text)
+    numerals(text)
+    norm = text.norm
+    result = Analysis(text=text, chinese=bool(_CJK.search(raw)), places=found)
+    if refusal := safety.check(norm, chinese=result.chinese):
+        result.refusal = refusal
+        return result
+    result.reminder = bool(_EN_REMIND.search(norm) or _ZH_REMIND.search(norm))
+    if not (_EN_REMIND_TO.search(norm) or re.match(r"\s*remind", norm)):
+        result.manage = manage.match(norm, found)
+        if result.manage is not None:
+            return result
+    work = Work(norm)
+    result.forecast_days = slots.take_forecast_days(work)
+    fuel = bool(slots.FUEL.search(work.s))
+    result.grade = slots.take_grade(work)
+    money = slots.take_money(work)
+    result.recurrence = calendar.take_recurrence(work)
+    result.when = calendar.take_when(work)
+    result.part = clock.take_part(work)
+    result.clocks = clock.take_clocks(work, result.part)
+    result.rest = work.s
+    result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
+    result.comparison = slots.take_comparison(work, numbers)
+    result.metric = slots.metric(norm)
+    if result.reminder:
+        result.reminder_text = words(text, result.rest, after=_EN_REMIND.search(norm) or _ZH_REMIND.search(norm))
+    if fuel or result.grade is not None:
+        result.tool = "fuel_price"
+    elif result.forecast_days is not None:
+        result.tool = "weather_forecast"
+    elif slots.WEATHER.search(norm) and not (_EN_REMIND_TO.search(norm) and result.reminder_text):
+        result.tool = "current_weather"
+    elif result.reminder and (result.reminder_text or not result.comparison):
+        result.tool = "reminder"
+    return result
+
+
+def words(text: Text, rest: str, after: re.Match[str] | None = None) -> str | None:
+    """The words left in ``rest`` (after the ``after`` match), as typed, without connecting words at the ends.
+
+    "remind me to call Mom tomorrow at 3pm" -> "call Mom"; "提醒我买三个苹果" -> "买三个苹果".
+    """
+    offset = after.end() if after is not None else 0
+    pieces = [text.source(offset + m.start(), offset + m.end()) for m in re.finditer(r"\S+(?:\s\S+)*", rest[offset:])]
+    joined = " ".join(pieces)
+    previous = None
+    while previous != joined:
+        previous, joined = joined, _CONNECTORS.sub("", joined)
+    return joined or None
+
+
+def fresh(analysis: Analysis, now: datetime) -> Draft | Manage | Refusal:
+    """The intent of a stand-alone utterance."""
+    if analysis.refusal is not None:
+        return analysis.refusal
+    if analysis.manage is not None:
+        return analysis.manage
+    if analysis.tool is None and not (analysis.has_time or analysis.comparison):
+        return safety.off_topic(chinese=analysis.chinese)
+    return draft(analysis, now)
+
+
+def draft(a: Analysis, now: datetime) -> Draft:
+    kind = None
+    if a.comparison is not None and a.tool != "reminder":
+        kind = "monitor"
+    elif a.recurrence is not None:
+        kind = "periodic"
+    elif a.when is not None or a.clocks or a.part or a.tool == "reminder":
+        kind = "once"
+    cron = run_at = None
+    time_known = False
+    if kind == "periodic":
+        assert a.recurrence is not None
+        cron, time_known = calendar.cron(a.recurrence, a.clocks, a.part)
+    elif kind == "once":
+        run_at, time_known = calendar.run_at(a.when, a.clocks[0] if a.clocks else None, a.part, now)
+    arguments = arguments_for(a.tool, a.places[0] if a.places else None, a)
+    condition = condition_for(a) if kind == "monitor" else None
+    return Draft(
+        kind=kind,  # type: ignore[arg-type]
+        tool=a.tool,
+        arguments=arguments,
+        cron=cron,
+        run_at=run_at,
+        condition=condition,
+        missing=missing(kind, a.tool, arguments, condition, time_known),
+    )
+
+
+def arguments_for(tool: str | None, place: PlaceRef | None, a: Analysis) -> dict[str, object]:
+    if tool == "fuel_price":
+        args: dict[str, object] = {"grade": a.grade or "92"}
+        if place is not None and place.in_mainland:
+            args = {"region": place.name, **args}
+        return args
+    if tool in ("current_weather", "weather_forecast"):
+        args = {"city": place.city.name} if place is not None and place.city is not None else {}
+        if tool == "weather_forecast":
+            args["days"] = a.forecast_days or 3
+        return args
+    if tool == "reminder" and a.reminder_text:
+        return {"text": a.reminder_text}
+    return {}
+
+
+def condition_for(a: Analysis) -> dict[str, object]:
+    comparison = a.comparison
+    assert comparison is not None
+    if a.tool == "fuel_price":
+        name: str | None = "price"
+    elif a.tool is None:
+        name = a.metric
+    elif comparison.unit == "°":
+        name = "temperature_c" if a.metric != "feels_like_c" else a.metric
+    elif a.metric is None and comparison.op == "changed":
+        name = "condition"
+    else:
+        name = a.metric or "temperature_c"
+    condition: dict[str, object] = {"field": name, "op": comparison.op} if name else {"op": comparison.op}
+    if comparison.value is not None:
+        value = comparison.value
+        condition["value"] = int(value) if value == int(value) else value
+    return condition
+
+
+def missing(
+    kind: str | None, tool: str | None, arguments: dict[str, object], condition: dict | None, time_known: bool
+) -> tuple[Slot, ...]:
+    """The slots a draft still lacks, in the order to ask for them."""
+    needed = []
+    if tool is None:
+        needed.append(Slot.TOOL)
+    if tool in _DATA_TOOLS and not ({"city", "region"} & arguments.keys()):
+        needed.append(Slot.PLACE)
+    if tool == "reminder" and "text" not in arguments:
+        needed.append(Slot.TEXT)
+    if kind == "monitor" and condition is not None and condition["op"] != "changed" and "value" not in condition:
+        needed.append(Slot.THRESHOLD)
+    if kind != "monitor" and not time_known:
+        needed.append(Slot.TIME)
+    return tuple(needed)
