@@ -49,14 +49,15 @@ _WEEKDAYS = re.compile(
     r"|\bmon(?:day)?\s*(?:-|to|through|thru)\s*fri(?:day)?\b|工作日|周1\s*(?:到|至|-|~)\s*周?5"
 )
 _WEEKENDS = re.compile(r"\b(?:every\s+|on\s+)?weekends?\b|周末|双休日")
+_DAY_SEP = r"(?:\s*,\s*|\s+and\s+|\s*,\s*and\s+|\s*&\s*)"
 _EN_DAYS = re.compile(
-    r"\b(?:every|each|on)\s+" + _DAY + r"s?\b(?:(?:\s*,\s*|\s+and\s+|\s*,\s*and\s+|\s*&\s*)" + _DAY + r"s?\b)*"
-    r"|\b" + _DAY + r"s\b"
+    r"\b(?:every|each)\s+" + _DAY + r"s?\b(?:" + _DAY_SEP + _DAY + r"s?\b)*"
+    r"|\b(?:on\s+)?" + _DAY + r"s\b(?:" + _DAY_SEP + _DAY + r"s\b)*"
 )
-_ZH_DAYS = re.compile(r"每个?周([1-7](?:[\s,和及与]*周?[1-7](?!\s*[点时:\d]))*)")
+_ZH_DAYS = re.compile(r"每个?周([1-7](?:[\s,和及与]*周?[1-7](?!\d|\s*[点时:]))*)")
 _DAILY = re.compile(
     r"\bevery\s*day\b|\beach\s+day\b|\bdaily\b|\bevery\s+(?=(?:morning|afternoon|evening|night)\b)"
-    r"|每天|每日|天天|每1天|每(?=[早晚])"
+    r"|每天|每日|天天|每1天|每[早晚]"
 )
 _PLURAL_PARTS = re.compile(r"\b(?:mornings|afternoons|evenings|nights)\b")
 
@@ -68,10 +69,10 @@ _DELAYS = (
 )
 _HALF_HOUR_DELAY = re.compile(r"\bin\s+half\s+an\s+hour\b|半个?小时(?:以后|之后|后)")
 _DAYS_AHEAD = (
-    (re.compile(r"\b(?:the\s+)?day\s+after\s+tomorrow\b|大后天"), 3),
-    (re.compile(r"后天"), 2),
-    (re.compile(r"\btomorrow\b|明天|明日|明(?=[早晚])"), 1),
-    (re.compile(r"\btoday\b|\btonight\b|今天|今日|今(?=[早晚])"), 0),
+    (re.compile(r"大后天"), 3),
+    (re.compile(r"\b(?:the\s+)?day\s+after\s+tomorrow\b|后天"), 2),
+    (re.compile(r"\btomorrow\b|明天|明日|明[早晚]"), 1),
+    (re.compile(r"\btoday\b|\btonight\b|今天|今日|今[早晚]"), 0),
 )
 _EN_DATE_DAY = re.compile(r"\b(?:(next|this|coming|on)\s+)?" + _DAY + r"\b")
 _ZH_DATE_DAY = re.compile(r"(下个?|这个?|本)?周([1-7])")
@@ -148,13 +149,19 @@ def cron(recurrence: Recurrence, clocks: list[Clock], part: str | None) -> tuple
     return f"{minute} {','.join(str(h) for h in hours)} * * {recurrence.dow}", True
 
 
-def run_at(when: When | None, clock: Clock | None, part: str | None, now: datetime) -> tuple[datetime, bool]:
-    """The one-off's aware time in ``now``'s zone, and whether the user gave its time of day."""
+def run_at(when: When | None, clock: Clock | None, part: str | None, now: datetime) -> tuple[datetime | None, bool]:
+    """The one-off's aware time in ``now``'s zone, and whether the user gave its time of day.
+
+    Without a time of day, a day or part of day said ("tomorrow", "tonight") gives a
+    placeholder at the part's usual hour (known=False); nothing said gives None.
+    """
     if when is not None and when.delay is not None:
         return now + when.delay, True
     zone = now.tzinfo
     day = _day(when, now.date()) if when is not None else None
     if clock is None:
+        if day is None and part is None:
+            return None, False  # nothing said about when: no placeholder to remember
         hour = DEFAULT_HOUR[part]
         start = day or now.date()
         at = _at(start, hour, 0, zone)

@@ -19,7 +19,7 @@ _CLOCKS = (
     # 8am, 3 pm
     re.compile(r"(?<![\d.:])(\d{1,2})()\s*" + _MERIDIEM + r"(?![a-z])"),
     # 早上7点半, 8点15分, 8点一刻, 9点整, 20时
-    re.compile(r"(\d{1,2})\s*(?:点钟?|时(?![通提告发推叫]))\s*(?:(\d{1,2})\s*分?|(半)|(\d)\s*刻|整)?"),
+    re.compile(r"(\d{1,2})\s*(?:点钟?|时(?![通提告发推叫]))\s*(?:(\d)\s*刻|(半)|(\d{1,2})\s*分?|整)?"),
     # at 7, at 7 o'clock, 7 o'clock
     re.compile(
         r"(?:\bat\s+(\d{1,2})(?:\s*o'?clock)?|(?<![\d.])(\d{1,2})\s*o'?clock)(?![\d:.%])"
@@ -50,18 +50,19 @@ class Clock:
     ambiguous: bool = False
 
 
-def take_part(work: Work) -> str | None:
-    """The first part of the day named (morning, noon, ...), consumed from ``work``."""
+def part_of(text: str) -> str | None:
+    """The first part of the day named (morning, noon, ...), read before dates take 明晚/每晚 apart."""
     best: tuple[int, str] | None = None
     for pattern, part in _PART_WORDS:
-        match = pattern.search(work.s)
+        match = pattern.search(text)
         if match and (best is None or match.start() < best[0]):
             best = (match.start(), part)
-    if best is None:
-        return None
+    return best[1] if best else None
+
+
+def drop_parts(work: Work) -> None:
     for pattern, _ in _PART_WORDS:
         work.take(pattern)
-    return best[1]
 
 
 def take_clocks(work: Work, part: str | None) -> list[Clock]:
@@ -89,7 +90,7 @@ def _from_match(match: re.Match[str], part: str | None) -> Clock:
     if len(groups) == 3:  # 6:45 / 8am
         hour_text, minute_text, meridiem = groups
         return _resolve(int(hour_text), int(minute_text or 0), meridiem, part, padded=hour_text.startswith("0"))
-    hour_text, minutes, half, quarter = groups
+    hour_text, quarter, half, minutes = groups
     minute = 30 if half else int(quarter) * 15 if quarter else int(minutes or 0)
     return _resolve(int(hour_text), minute, None, part, padded=hour_text.startswith("0"))
 

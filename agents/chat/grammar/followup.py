@@ -29,10 +29,10 @@ def answer(pending: Draft, a: Analysis, raw: str, now: datetime) -> Draft | Mana
     filled: set[Slot] = set()
     tool, arguments, condition = pending.tool, dict(pending.arguments), pending.condition
     kind, cron, run_at = pending.kind, pending.cron, pending.run_at
+    place = a.places[0] if a.places else places.lookup(raw)
     if Slot.TOOL in pending.missing and a.tool is not None:
         tool, filled = a.tool, filled | {Slot.TOOL}
-        arguments = {**rules.arguments_for(tool, None, a), **arguments}
-    place = a.places[0] if a.places else places.lookup(raw)
+        arguments = {**rules.arguments_for(tool, place, a), **arguments}
     if Slot.PLACE in pending.missing and place is not None:
         with_place = rules.arguments_for(tool, place, a)
         if {"city", "region"} & with_place.keys():

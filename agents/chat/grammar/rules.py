@@ -30,7 +30,7 @@ _EN_REMIND = re.compile(r"\bremind(?:er)?s?\b(?:\s+me)?")
 _EN_REMIND_TO = re.compile(r"\bremind\s+me\s+(?:\S+\s+){0,6}?(?:to|that)\s+\S")
 _ZH_REMIND = re.compile(r"(?:记得)?(?:提醒|叫)(?:一下)?我(?:一下)?")
 _CONNECTORS = re.compile(
-    r"^(?:\s|[,.:;!?]|to\b|that\b|about\b|of\b|at\b|on\b|in\b|by\b|for\b|please\b|去|要|该|记得|一下)+"
+    r"^(?:\s|[,.:;!?]|to\b|that\b|about\b|of\b|at\b|on\b|in\b|by\b|for\b|please\b|要|该|记得|一下)+"
     r"|(?:\s|[,.:;!?]|\bat|\bon|\bin|\bby|\bfor|\bplease|\bevery|\band|\bthe|吧|哦|啊|了|一下)+$"
 )
 _DATA_TOOLS = ("fuel_price", "weather_forecast", "current_weather")
@@ -67,12 +67,13 @@ class Analysis:
 def analyse(raw: str) -> Analysis:
     text = Text.of(raw)
     found = places.replace(text)
-    numerals(text)
-    norm = text.norm
     result = Analysis(text=text, chinese=bool(_CJK.search(raw)), places=found)
-    if refusal := safety.check(norm, chinese=result.chinese):
+    # Before numerals: names such as 张三 are words, not numbers.
+    if refusal := safety.check(text.norm, chinese=result.chinese):
         result.refusal = refusal
         return result
+    numerals(text)
+    norm = text.norm
     result.reminder = bool(_EN_REMIND.search(norm) or _ZH_REMIND.search(norm))
     if not (_EN_REMIND_TO.search(norm) or re.match(r"\s*remind", norm)):
         result.manage = manage.match(norm, found)
@@ -83,9 +84,10 @@ def analyse(raw: str) -> Analysis:
     fuel = bool(slots.FUEL.search(work.s))
     result.grade = slots.take_grade(work)
     money = slots.take_money(work)
+    result.part = clock.part_of(work.s)
     result.recurrence = calendar.take_recurrence(work)
     result.when = calendar.take_when(work)
-    result.part = clock.take_part(work)
+    clock.drop_parts(work)
     result.clocks = clock.take_clocks(work, result.part)
     result.rest = work.s
     result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
@@ -124,7 +126,7 @@ def fresh(analysis: Analysis, now: datetime) -> Draft | Manage | Refusal:
         return analysis.refusal
     if analysis.manage is not None:
         return analysis.manage
-    if analysis.tool is None and not (analysis.has_time or analysis.comparison):
+    if analysis.tool is None and not (analysis.recurrence or analysis.clocks):
         return safety.off_topic(chinese=analysis.chinese)
     return draft(analysis, now)
 

@@ -15,7 +15,7 @@ FUEL = re.compile(
     r"\b(?:petrol|gasoline|gas\s+prices?|gas|fuel|diesel|unleaded|oil\s+prices?)\b|汽油|柴油|油价|加油|成品油|(?<!\d)0号"
 )
 WEATHER = re.compile(
-    r"\bweather\b|\btemperatures?\b|\btemp\b|\bdegrees?\b|°|\bcelsius\b|\baqi\b|\bair\s+(?:quality|pollution)\b"
+    r"\bweather\b|\btemperatures?\b|\btemp\b|\bdegrees?\b|°|\bcelsius\b|(?<![a-z])aqi(?![a-z])|\bair\s+(?:quality|pollution)\b"
     r"|\bhumidity\b|\brain(?:s|ing|y)?\b|\bwind(?:y)?\b|\bcold(?:er)?\b|\bwarm(?:er)?\b|\bhot(?:ter)?\b|\bfreezing\b"
     r"|天气|气温|温度|空气|湿度|降雨|下雨|降水|风速|大风|雾霾|污染|体感|(?<=\d)\s*度|冷|热"
 )
@@ -29,20 +29,33 @@ _FORECAST_DAYS = (
     ),
     (re.compile(r"后天的?[\ue000-\ue0ff]?的?天气"), 3),
     (re.compile(r"\b(?:this\s+|next\s+)?week'?s?\s+(?:weather|forecast)\b|\bweekly\s+forecast\b"), 7),
-    (re.compile(r"未来\s*1?\s*周|1周|7天"), 7),
-    (re.compile(r"\b(\d)[-\s]?days?\b|\bnext\s+(\d)\s+days\b|未来\s*(\d)\s*天|(\d)\s*天(?:的)?(?:天气)?预报"), 0),
+    (re.compile(r"未来\s*1?\s*周|1周|7天|(?:下|本|这)周的?[\ue000-\ue0ff]?的?天气"), 7),
+    (
+        re.compile(
+            r"\b(\d)[-\s]?days?'?\s+(?:weather\s+)?forecasts?\b|\b(\d)-day\b"
+            r"|\b(?:weather|forecast)\s+(?:for\s+)?(?:the\s+)?next\s+(\d)\s+days\b"
+            r"|未来\s*(\d)\s*天|(\d)\s*天(?:的)?(?:天气)?预报"
+        ),
+        0,
+    ),
 )
 _FORECAST = re.compile(r"\bforecasts?\b|预报")
 _GRADES = (
     re.compile(r"(?<![\d.])(92|95|98|0)\s*号"),
     re.compile(r"#\s*(92|95|98)\b"),
-    re.compile(r"(?<![\d.])(92|95|98)(?=\s*(?:octane|ron|petrol|gasoline|gas|fuel|unleaded|汽油|的?油价))"),
+    re.compile(r"(?<![\d.])(92|95|98)(?=\s*(?:octane|ron|petrol|gasoline|gas|fuel|unleaded|price|汽油|的?油价))"),
+    re.compile(r"(?<![\d.])(92|95|98)(?=\s+(?:in|at|for)\s+[\ue000-\ue0ff])"),
     re.compile(r"(?:petrol|gasoline|gas|fuel|汽油|price\s+of|price\s+for|grade)\s*#?\s*(92|95|98)(?![\d.])"),
 )
 _DIESEL = re.compile(r"\bdiesel\b|柴油")
 _METRICS = (
     ("feels_like_c", re.compile(r"\bfeels?\s+like\b|体感")),
-    ("aqi", re.compile(r"\baqi\b|\bair\s+(?:quality|pollution)\b|\bpollution\b|\bsmog\b|空气|污染|雾霾|pm\s*2\.?5")),
+    (
+        "aqi",
+        re.compile(
+            r"(?<![a-z])aqi(?![a-z])|\bair\s+(?:quality|pollution)\b|\b(?:pollution|smog)\b|pm\s*2\.?5|空气|污染|雾霾"
+        ),
+    ),
     ("humidity_pct", re.compile(r"\bhumid(?:ity)?\b|湿度")),
     ("precipitation_probability_pct", re.compile(r"\brain(?:s|ing|y)?\b|\bprecipitation\b|降雨|下雨|降水")),
     ("wind_speed_kmh", re.compile(r"\bwind(?:y|s)?\b|风速|风力|大风|刮风")),

@@ -127,6 +127,8 @@ class Text:
 
 _NEGATIVE = re.compile(r"(?:零下|负|minus\s+)(?=[\d零〇一二两三四五六七八九十])")
 _WEEK = re.compile("星期|礼拜")
+_WEEKDAY_DIGITS = dict(zip("一二三四五六日天", "12345677", strict=True))
+_WEEKDAYS = re.compile("(?<=周)(?:[一二三四五六日]|天(?!气))(?:[,、和及与]?周?(?:[一二三四五六日]|天(?!气)))*")
 _TRIM = re.compile(r"\s+")
 _PUNCT = re.compile(r"[。，、！？；“”‘’「」《》]")
 _PUNCT_MAP = {"。": ".", "，": ",", "、": ",", "！": "!", "？": "?", "；": ";"}
@@ -135,10 +137,12 @@ _PUNCT_MAP = {"。": ".", "，": ",", "、": ",", "！": "!", "？": "?", "；":
 def numerals(text: Text) -> None:
     """Step 3 of the normaliser, after place names are out of the way."""
     text.sub(_PUNCT, lambda m: _PUNCT_MAP.get(m.group(), " "))
+    text.sub(_WEEK, lambda m: "周")
+    # 周一三五 is Monday, Wednesday, Friday (not 135), and 每周一8点 is not 每周18点.
+    text.sub(_WEEKDAYS, lambda m: " ".join(_WEEKDAY_DIGITS[ch] for ch in m.group() if ch in _WEEKDAY_DIGITS) + " ")
     text.sub(_NEGATIVE, lambda m: "-")
     text.sub(_CN_RUN, lambda m: str(chinese_number(m.group())))
     text.sub(_EN_RUN, lambda m: str(_EN_NUMBERS[m.group(1)]))
-    text.sub(_WEEK, lambda m: "周")
     text.sub(_TRIM, lambda m: " ")
 
 
