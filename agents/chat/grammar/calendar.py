@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from agents.chat.grammar.clock import DEFAULT_HOUR, Clock
 from agents.chat.grammar.text import Work
 
-_DAY = r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?"
+_DAY = r"(mon|tues|tue|wednes|wed|thurs|thur|thu|fri|satur|sat|sun)(?:day)?"
 _DAY_INDEX = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 0}
 _MINUTES = {"m": 1, "h": 60, "d": 1440, "分": 1, "小": 60, "钟": 60, "天": 1440}
 

@@ -103,12 +103,12 @@ def _resolve(hour: int, minute: int, meridiem: str | None, part: str | None, *, 
         elif not pm and hour == 12:
             hour = 0
         return Clock(hour, minute)
-    if part in ("afternoon", "evening") and hour < 12:
-        return Clock(hour + 12, minute)
-    if part == "night":
-        if hour == 12:
-            return Clock(0, minute)
-        return Clock(hour + 12 if 5 <= hour < 12 else hour, minute)
+    if part in ("afternoon", "evening", "night"):
+        if hour == 12:  # 下午12点 is noon, 晚上12点 midnight
+            return Clock(12 if part == "afternoon" else 0, minute)
+        if part == "night" and hour < 5:  # 夜里2点 is 02:00
+            return Clock(hour, minute)
+        return Clock(hour + 12 if hour < 12 else hour, minute)
     if part == "noon":
         return Clock(hour + 12 if hour < 6 else hour, minute)
     if part in ("morning", "small hours"):

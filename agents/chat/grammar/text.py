@@ -140,9 +140,9 @@ def numerals(text: Text) -> None:
     text.sub(_WEEK, lambda m: "周")
     # 周一三五 is Monday, Wednesday, Friday (not 135), and 每周一8点 is not 每周18点.
     text.sub(_WEEKDAYS, lambda m: " ".join(_WEEKDAY_DIGITS[ch] for ch in m.group() if ch in _WEEKDAY_DIGITS) + " ")
+    text.sub(_EN_RUN, lambda m: str(_EN_NUMBERS[m.group(1)]))
     text.sub(_NEGATIVE, lambda m: "-")
     text.sub(_CN_RUN, lambda m: str(chinese_number(m.group())))
-    text.sub(_EN_RUN, lambda m: str(_EN_NUMBERS[m.group(1)]))
     text.sub(_TRIM, lambda m: " ")
 
 
