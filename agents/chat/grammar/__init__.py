@@ -21,8 +21,10 @@ class EmbeddedParser:
     """The rule-based :class:`~agents.chat.intent.Parser`: deterministic, a fraction of a millisecond per call."""
 
     def parse(self, text: str, context: ParseContext) -> Draft | Manage | Refusal:
-        now = context.now.astimezone(ZoneInfo(context.timezone))
-        analysis = rules.analyse(text)
+        zone = ZoneInfo(context.timezone)
+        # A naive ``now`` is read as wall time in the user's zone.
+        now = context.now.replace(tzinfo=zone) if context.now.tzinfo is None else context.now.astimezone(zone)
+        analysis = rules.analyse(text, language=context.language)
         if context.pending is not None and context.pending.missing:
             return followup.answer(context.pending, analysis, text, now)
         return rules.fresh(analysis, now)

@@ -57,7 +57,7 @@ _EN_DAYS = re.compile(
 _ZH_DAYS = re.compile(r"每个?周([1-7](?:[\s,和及与]*周?[1-7](?!\d|\s*[点时:]))*)")
 _DAILY = re.compile(
     r"\bevery\s*day\b|\beach\s+day\b|\bdaily\b|\bevery\s+(?=(?:morning|afternoon|evening|night)\b)"
-    r"|每天|每日|天天|每1天|每[早晚]"
+    r"|每天|每日|(?<![今明后昨每])天天(?!气)|每1天|每[早晚]"
 )
 _PLURAL_PARTS = re.compile(r"\b(?:mornings|afternoons|evenings|nights)\b")
 
@@ -121,7 +121,7 @@ def take_when(work: Work) -> When | None:
     for pattern in _DELAYS:
         if match := work.take_one(pattern):
             count = 1 if match.group(1) in ("a", "an") else int(match.group(1))
-            return When(delay=timedelta(minutes=count * _MINUTES[match.group(2)]))
+            return When(delay=timedelta(minutes=count * _MINUTES[match.group(2)])) if count else None
     for pattern, days in _DAYS_AHEAD:
         if work.take(pattern):
             return When(days=days)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agents.chat.grammar import calendar, places, rules
+from agents.chat.grammar import calendar, places, rules, slots
 from agents.chat.grammar.calendar import Recurrence
 from agents.chat.grammar.clock import Clock
 from agents.chat.grammar.rules import Analysis
+from agents.chat.grammar.text import Work
 from agents.chat.intent import Draft, Manage, Refusal, Slot
 
 
@@ -38,10 +39,12 @@ def answer(pending: Draft, a: Analysis, raw: str, now: datetime) -> Draft | Mana
         if {"city", "region"} & with_place.keys():
             arguments = {**with_place, **{k: v for k, v in arguments.items() if k not in ("city", "region")}}
             filled.add(Slot.PLACE)
-    if Slot.THRESHOLD in pending.missing and (value := _threshold(a)) is not None:
+    # An answer such as "above 8" carries no tool word, so the comparison is read here.
+    comparison = a.comparison or slots.take_comparison(Work(a.rest), a.numbers)
+    if Slot.THRESHOLD in pending.missing and (value := _threshold(comparison, a)) is not None:
         condition = {**(condition or {}), "value": value}
-        if a.comparison is not None and a.comparison.value is not None:
-            condition["op"] = a.comparison.op
+        if comparison is not None and comparison.value is not None:
+            condition["op"] = comparison.op
         filled.add(Slot.THRESHOLD)
     if Slot.TIME in pending.missing and a.has_time:
         kind, cron, run_at, known = _time(pending, a, now)
@@ -67,9 +70,9 @@ def answer(pending: Draft, a: Analysis, raw: str, now: datetime) -> Draft | Mana
     )
 
 
-def _threshold(a: Analysis) -> int | float | None:
-    if a.comparison is not None and a.comparison.value is not None:
-        value = a.comparison.value
+def _threshold(comparison: slots.Comparison | None, a: Analysis) -> int | float | None:
+    if comparison is not None and comparison.value is not None:
+        value = comparison.value
     elif a.numbers:
         value = a.numbers[0].value
     else:

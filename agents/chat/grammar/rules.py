@@ -33,6 +33,8 @@ _CONNECTORS = re.compile(
     r"^(?:\s|[,.:;!?]|to\b|that\b|about\b|of\b|at\b|on\b|in\b|by\b|for\b|please\b|要|该|记得|一下)+"
     r"|(?:\s|[,.:;!?]|\bat|\bon|\bin|\bby|\bfor|\bplease|\bevery|\band|\bthe|吧|哦|啊|了|一下)+$"
 )
+# What is left of "提醒我北京的天气" once the data words are gone is nothing: a push, not an errand.
+_DATA_WORDS = re.compile(r"[\ue000-\ue0ff]|天气预报|天气|预报|油价|汽油|柴油|价格|\d+号|的|一下|情况|推送|发|[\s,.!?]")
 _DATA_TOOLS = ("fuel_price", "weather_forecast", "current_weather")
 
 
@@ -54,7 +56,7 @@ class Analysis:
     metric: str | None = None
     reminder: bool = False
     reminder_text: str | None = None
-    rest: str = ""  # the normalised text once forecast words, grade, amounts, dates and times are taken
+    rest: str = ""  # the normalised text without the dates and times read from it
     numbers: list[slots.Number] = field(default_factory=list)
     refusal: Refusal | None = None
     manage: Manage | None = None
@@ -64,10 +66,12 @@ class Analysis:
         return bool(self.recurrence or self.when or self.clocks or self.part)
 
 
-def analyse(raw: str) -> Analysis:
+def analyse(raw: str, *, language: str | None = None) -> Analysis:
+    """Run every extractor over ``raw``; ``language`` ("en"/"zh") picks the refusal wording, else the script does."""
     text = Text.of(raw)
     found = places.replace(text)
-    result = Analysis(text=text, chinese=bool(_CJK.search(raw)), places=found)
+    chinese = language == "zh" if language else bool(_CJK.search(raw))
+    result = Analysis(text=text, chinese=chinese, places=found)
     # Before numerals: names such as 张三 are words, not numbers.
     if refusal := safety.check(text.norm, chinese=result.chinese):
         result.refusal = refusal
@@ -85,25 +89,45 @@ def analyse(raw: str) -> Analysis:
     result.grade = slots.take_grade(work)
     money = slots.take_money(work)
     result.part = clock.part_of(work.s)
+    before_times = len(work.taken)
     result.recurrence = calendar.take_recurrence(work)
     result.when = calendar.take_when(work)
     clock.drop_parts(work)
     result.clocks = clock.take_clocks(work, result.part)
-    result.rest = work.s
+    result.rest = Work.without(norm, work.taken[before_times:])
     result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
-    result.comparison = slots.take_comparison(work, numbers)
+    if fuel or result.grade or slots.WEATHER.search(norm):  # "move the car" is no comparison
+        result.comparison = slots.take_comparison(work, numbers)
     result.metric = slots.metric(norm)
-    if result.reminder:
-        result.reminder_text = words(text, result.rest, after=_EN_REMIND.search(norm) or _ZH_REMIND.search(norm))
-    if fuel or result.grade is not None:
-        result.tool = "fuel_price"
-    elif result.forecast_days is not None:
-        result.tool = "weather_forecast"
-    elif slots.WEATHER.search(norm) and not (_EN_REMIND_TO.search(norm) and result.reminder_text):
-        result.tool = "current_weather"
-    elif result.reminder and (result.reminder_text or not result.comparison):
-        result.tool = "reminder"
+    trigger = _EN_REMIND.search(norm) or _ZH_REMIND.search(norm)
+    if trigger is not None:
+        result.reminder = True
+        result.reminder_text = words(text, result.rest, after=trigger)
+    result.tool = _tool(result, fuel, errand=_errand(result, norm, trigger))
     return result
+
+
+def _errand(a: Analysis, norm: str, trigger: re.Match[str] | None) -> bool:
+    """Is the reminder's text something to do ("buy 92 petrol"), not just the data to send ("北京天气")?"""
+    if trigger is None or not a.reminder_text or a.comparison is not None:
+        return False
+    if _EN_REMIND.search(norm):
+        return bool(_EN_REMIND_TO.search(norm))
+    return bool(_DATA_WORDS.sub("", a.rest[trigger.end() :]))
+
+
+def _tool(a: Analysis, fuel: bool, *, errand: bool) -> str | None:
+    if errand:
+        return "reminder"
+    if fuel or a.grade is not None:
+        return "fuel_price"
+    if a.forecast_days is not None:
+        return "weather_forecast"
+    if slots.WEATHER.search(a.text.norm):
+        return "current_weather"
+    if a.reminder and a.comparison is None:
+        return "reminder"
+    return None
 
 
 def words(text: Text, rest: str, after: re.Match[str] | None = None) -> str | None:

@@ -133,7 +133,7 @@ _OPS = (
     ),
     (
         "changed",
-        _words(r"\bchang(?:e|es|ed|ing)\b|\bmoves?\b|\badjust(?:s|ed|ment)?\b", "变化|变动|调价|调整|有变|变了"),
+        _words(r"\bchang(?:e|es|ed|ing)\b|\badjust(?:s|ed|ment)?\b", "变化|变动|调价|调整|有变|变了"),
     ),
     (
         "lt",

@@ -151,6 +151,7 @@ class Work:
 
     def __init__(self, text: str) -> None:
         self.s = text
+        self.taken: list[tuple[int, int]] = []  # every blanked span, in order
 
     def take(self, pattern: re.Pattern[str], *, first: bool = False) -> list[re.Match[str]]:
         """Matches of ``pattern`` (only the first when ``first``), removed from the string."""
@@ -169,3 +170,12 @@ class Work:
 
     def blank(self, begin: int, end: int) -> None:
         self.s = self.s[:begin] + " " * (end - begin) + self.s[end:]
+        self.taken.append((begin, end))
+
+    @staticmethod
+    def without(text: str, spans: list[tuple[int, int]]) -> str:
+        """``text`` with only ``spans`` blanked."""
+        work = Work(text)
+        for begin, end in spans:
+            work.blank(begin, end)
+        return work.s
