@@ -68,6 +68,9 @@ _DELAYS = (
     re.compile(r"过\s*(\d+)\s*个?\s*(分|小|钟)(?:钟|时|头)?"),
 )
 _HALF_HOUR_DELAY = re.compile(r"\bin\s+half\s+an\s+hour\b|半个?小时(?:以后|之后|后)")
+_HOURS_AND_A_HALF = re.compile(
+    r"\bin\s+(\d+|an?)\s+hours?\s+and\s+a\s+half\b|(\d+)\s*个半\s*(?:小时|钟头)(?:以后|之后|后)"
+)
 _DAYS_AHEAD = (
     (re.compile(r"大后天"), 3),
     (re.compile(r"\b(?:the\s+)?day\s+after\s+tomorrow\b|后天"), 2),
@@ -116,6 +119,9 @@ def _take_interval(work: Work) -> int | None:
 
 def take_when(work: Work) -> When | None:
     """A one-off's day or delay, consumed from ``work``."""
+    if match := work.take_one(_HOURS_AND_A_HALF):
+        hours = match.group(1) or match.group(2)
+        return When(delay=timedelta(minutes=(1 if hours in ("a", "an") else int(hours)) * 60 + 30))
     if work.take(_HALF_HOUR_DELAY):
         return When(delay=timedelta(minutes=30))
     for pattern in _DELAYS:

@@ -50,7 +50,7 @@ def answer(pending: Draft, a: Analysis, raw: str, now: datetime) -> Draft | Mana
         kind, cron, run_at, known = _time(pending, a, now)
         if known:
             filled.add(Slot.TIME)
-    if Slot.TEXT in pending.missing and not filled:
+    if Slot.TEXT in pending.missing:
         text = a.reminder_text or rules.words(a.text, a.rest)
         if text:
             arguments["text"] = text

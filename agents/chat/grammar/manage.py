@@ -22,7 +22,8 @@ _ACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bwhat\b.*\b(?:do\s+i\s+have|am\s+i\s+subscribed|have\s+i\s+set)\b|\bwhat\s+are\s+my\b|\bwhat's\s+on\s+my\b"
             + r"|"
             + _LEAD
-            + r"(?:list|show|see|view|display)\b(?:\s+me)?\s+(?:all\s+)?(?:of\s+)?my\b|\blist\s+(?:all|my|every)\b"
+            + r"(?:list|show|see|view|display)\b(?:\s+me)?\s+(?:all\s+)?(?:of\s+)?(?:my|everything)\b"
+            r"|\blist\s+(?:all|my|every)\b|\bi'?m\s+subscribed\b|\bam\s+i\s+subscribed\b"
             r"|我有哪些|我有什么|我都有|我的订阅|列出|(?:查看|看看|显示)(?:一下)?我的|有哪些订阅|订阅列表"
         ),
     ),

@@ -17,7 +17,7 @@ FUEL = re.compile(
 WEATHER = re.compile(
     r"\bweather\b|\btemperatures?\b|\btemp\b|\bdegrees?\b|°|\bcelsius\b|(?<![a-z])aqi(?![a-z])|\bair\s+(?:quality|pollution)\b"
     r"|\bhumidity\b|\brain(?:s|ing|y)?\b|\bwind(?:y)?\b|\bcold(?:er)?\b|\bwarm(?:er)?\b|\bhot(?:ter)?\b|\bfreezing\b"
-    r"|天气|气温|温度|空气|湿度|降雨|下雨|降水|风速|大风|雾霾|污染|体感|(?<=\d)\s*度|冷|热"
+    r"|(?<![a-z])pm\s*2\.?5(?!\d)|天气|气温|温度|空气|湿度|降雨|下雨|降水|风速|大风|雾霾|污染|体感|(?<=\d)\s*度|冷|热"
 )
 _FORECAST_DAYS = (
     (
