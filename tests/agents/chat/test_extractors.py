@@ -264,9 +264,14 @@ def test_a_single_character_alias_names_a_place_as_a_whole_answer() -> None:
     ],
 )
 def test_comparisons_and_their_numbers(raw: str, op: str, value: float | None) -> None:
-    analysis = rules.analyse(raw)
+    analysis = rules.analyse(f"petrol {raw}")
     assert analysis.comparison is not None
     assert (analysis.comparison.op, analysis.comparison.value) == (op, value)
+
+
+@pytest.mark.parametrize("raw", ["remind me in 2 hours to move the car", "remind me when it's over", "提醒我降了"])
+def test_comparison_words_without_weather_or_fuel_are_not_conditions(raw: str) -> None:
+    assert rules.analyse(raw).comparison is None
 
 
 @pytest.mark.parametrize(
