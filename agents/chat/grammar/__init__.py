@@ -16,11 +16,16 @@ from zoneinfo import ZoneInfo
 from agents.chat.grammar import followup, rules
 from agents.chat.intent import Draft, Manage, ParseContext, Refusal
 
+MAX_CHARS = 500  # a request is a sentence or two; longer input is refused, never scanned
+
 
 class EmbeddedParser:
     """The rule-based :class:`~agents.chat.intent.Parser`: deterministic, a fraction of a millisecond per call."""
 
     def parse(self, text: str, context: ParseContext) -> Draft | Manage | Refusal:
+        if len(text) > MAX_CHARS:
+            chinese = context.language == "zh" if context.language else any("\u4e00" <= ch <= "\u9fff" for ch in text)
+            return Refusal(reason=TOO_LONG[1] if chinese else TOO_LONG[0])
         zone = ZoneInfo(context.timezone)
         # A naive ``now`` is read as wall time in the user's zone.
         now = context.now.replace(tzinfo=zone) if context.now.tzinfo is None else context.now.astimezone(zone)
@@ -30,6 +35,10 @@ class EmbeddedParser:
         return rules.fresh(analysis, now)
 
 
+TOO_LONG = (
+    f"That message is too long (over {MAX_CHARS} characters); tell me in a sentence what to set up.",
+    f"消息太长（超过 {MAX_CHARS} 个字符），请用一句话告诉我要设置什么。",
+)
 _PARSER = EmbeddedParser()
 
 

@@ -64,12 +64,12 @@ _PLURAL_PARTS = re.compile(r"\b(?:mornings|afternoons|evenings|nights)\b")
 _DELAYS = (
     re.compile(r"\bin\s+(\d+|an?)\s*(m|h|d)(?:in(?:ute)?s?|(?:ou)?rs?|ays?)?\b"),
     re.compile(r"\b(\d+)\s*(m|h|d)(?:in(?:ute)?s?|(?:ou)?rs?|ays?)?\s+from\s+now\b"),
-    re.compile(r"(\d+)\s*个?\s*(分|小|钟|天)(?:钟|时|头)?\s*(?:以后|之后|后)"),
+    re.compile(r"(?<!\d)(\d+)\s*个?\s*(分|小|钟|天)(?:钟|时|头)?\s*(?:以后|之后|后)"),
     re.compile(r"过\s*(\d+)\s*个?\s*(分|小|钟)(?:钟|时|头)?"),
 )
 _HALF_HOUR_DELAY = re.compile(r"\bin\s+half\s+an\s+hour\b|半个?小时(?:以后|之后|后)")
 _HOURS_AND_A_HALF = re.compile(
-    r"\bin\s+(\d+|an?)\s+hours?\s+and\s+a\s+half\b|(\d+)\s*个半\s*(?:小时|钟头)(?:以后|之后|后)"
+    r"\bin\s+(\d+|an?)\s+hours?\s+and\s+a\s+half\b|(?<!\d)(\d+)\s*个半\s*(?:小时|钟头)(?:以后|之后|后)"
 )
 _DAYS_AHEAD = (
     (re.compile(r"大后天"), 3),

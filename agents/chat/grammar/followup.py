@@ -9,6 +9,7 @@ Every missing slot the answer carries is filled, not only the first one
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from agents.chat.grammar import calendar, places, rules, slots
 from agents.chat.grammar.calendar import Recurrence
@@ -16,6 +17,8 @@ from agents.chat.grammar.clock import Clock
 from agents.chat.grammar.rules import Analysis
 from agents.chat.grammar.text import Work
 from agents.chat.intent import Draft, Manage, Refusal, Slot
+
+Kind = Literal["periodic", "monitor", "once"] | None
 
 
 def answer(pending: Draft, a: Analysis, raw: str, now: datetime) -> Draft | Manage | Refusal:
@@ -80,7 +83,7 @@ def _threshold(comparison: slots.Comparison | None, a: Analysis) -> int | float 
     return int(value) if value == int(value) else value
 
 
-def _time(pending: Draft, a: Analysis, now: datetime):  # type: ignore[no-untyped-def]
+def _time(pending: Draft, a: Analysis, now: datetime) -> tuple[Kind, str | None, datetime | None, bool]:
     """The pending draft's kind, cron and run_at with the answered time, and whether the time is now known."""
     kind = pending.kind
     if kind is None:
@@ -93,14 +96,15 @@ def _time(pending: Draft, a: Analysis, now: datetime):  # type: ignore[no-untype
         return kind, cron, None, known
     clock = a.clocks[0] if a.clocks else None
     if a.when is None and clock is not None and pending.run_at is not None:
-        at = calendar.replace_time(pending.run_at, clock, pending.run_at.hour)
+        previous = pending.run_at.astimezone(now.tzinfo)  # the user's wall clock, whoever wrote the draft
+        at = calendar.replace_time(previous, clock, previous.hour)
         return kind, None, at if at > now else at + timedelta(days=1), True
     run_at, known = calendar.run_at(a.when, clock, a.part, now)
     return kind, None, run_at, known
 
 
 def _shift(clock: Clock, suggested_hour: str) -> Clock:
-    """ "At 9" answering "every evening" is 21:00: an ambiguous hour follows the suggested part of the day."""
+    """An ambiguous hour follows the suggested part of the day: "at 9" answering "every evening" is 21:00."""
     if clock.ambiguous and suggested_hour.isdigit() and int(suggested_hour) >= 12 and clock.hour < 12:
         return Clock(clock.hour + 12, clock.minute)
     return clock

@@ -34,7 +34,7 @@ _CONNECTORS = re.compile(
     r"|(?:\s|[,.:;!?]|\bat|\bon|\bin|\bby|\bfor|\bplease|\bevery|\band|\bthe|吧|哦|啊|了|一下)+$"
 )
 # What is left of "提醒我北京的天气" once the data words are gone is nothing: a push, not an errand.
-_DATA_WORDS = re.compile(r"[\ue000-\ue0ff]|天气预报|天气|预报|油价|汽油|柴油|价格|\d+号|的|一下|情况|推送|发|[\s,.!?]")
+_DATA_WORDS = re.compile(r"[\ue000-\ue0ff]|天气|预报|油价|汽油|柴油|价格|(?<!\d)\d+号|的|一下|情况|推送|发|[\s,.!?]")
 _DATA_TOOLS = ("fuel_price", "weather_forecast", "current_weather")
 
 
@@ -78,7 +78,6 @@ def analyse(raw: str, *, language: str | None = None) -> Analysis:
         return result
     numerals(text)
     norm = text.norm
-    result.reminder = bool(_EN_REMIND.search(norm) or _ZH_REMIND.search(norm))
     if not (_EN_REMIND_TO.search(norm) or re.match(r"\s*remind", norm)):
         result.manage = manage.match(norm, found)
         if result.manage is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -305,3 +306,17 @@ def test_random_input_never_raises_and_always_yields_an_intent() -> None:
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         assert isinstance(parse(text, context), Draft | Manage | Refusal)
+
+
+def test_overlong_input_is_refused_without_being_scanned() -> None:
+    context = ParseContext(now=NOW, timezone="Asia/Shanghai")
+    assert isinstance(parse("每天早上8点推送北京天气" * 50, context), Refusal)
+
+
+@pytest.mark.parametrize("unit", ["1", "1点", "92号", "-1", "7块", "remind me to x ", "beijing ", "提醒我"])
+def test_repetitive_input_of_the_longest_accepted_length_stays_fast(unit: str) -> None:
+    """No pattern backtracks quadratically: 500 characters of digits or names parse in milliseconds."""
+    context = ParseContext(now=NOW, timezone="Asia/Shanghai")
+    started = time.perf_counter()
+    parse((unit * 500)[:500], context)
+    assert time.perf_counter() - started < 0.25
