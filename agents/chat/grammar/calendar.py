@@ -30,10 +30,12 @@ class Recurrence:
 
 @dataclass(frozen=True)
 class When:
-    """When a one-off runs: a delay from now, or a day (``days`` from today, or a weekday of this/next week)."""
+    """When a one-off runs: a delay from now, or a day (``days`` from today, a weekday of this/next week,
+    or a ``(month, day)`` date, this year or, once past, next year)."""
 
     delay: timedelta | None = None
     days: int | None = None
+    date: tuple[int, int] | None = None
     weekday: int | None = None  # cron numbering, 0 = Sunday
     week: str | None = None  # "this" | "next" | None (the coming one)
 
@@ -77,8 +79,23 @@ _DAYS_AHEAD = (
     (re.compile(r"\btomorrow\b|明天|明日|明[早晚]"), 1),
     (re.compile(r"\btoday\b|\btonight\b|今天|今日|今[早晚]"), 0),
 )
-_EN_DATE_DAY = re.compile(r"\b(?:(next|this|coming|on)\s+)?" + _DAY + r"\b")
+# A bare "sun"/"sat" is a word, not a day: short forms need "on"/"next"/"this" before them.
+_EN_DATE_DAY = re.compile(
+    r"\b(?:(next|this|coming|on)\s+" + _DAY + r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
+)
 _ZH_DATE_DAY = re.compile(r"(下个?|这个?|本)?周([1-7])")
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?"
+)
+_MONTH_INDEX = {name: i for i, name in enumerate(("jan", "feb", "mar", "apr", "may", "jun"), 1)} | {
+    name: i for i, name in enumerate(("jul", "aug", "sep", "oct", "nov", "dec"), 7)
+}
+_DATES = (
+    (re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"), (1, 2)),
+    (re.compile(r"\b(?:on\s+)?" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?\b"), (1, 2)),
+    (re.compile(r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH), (2, 1)),
+)
 
 
 def _day_numbers(text: str) -> list[int]:
@@ -131,12 +148,17 @@ def take_when(work: Work) -> When | None:
     for pattern, days in _DAYS_AHEAD:
         if work.take(pattern):
             return When(days=days)
+    for pattern, (month_group, day_group) in _DATES:
+        if match := work.take_one(pattern):
+            month = match.group(month_group)
+            number = int(month) if month.isdigit() else _MONTH_INDEX[month[:3]]
+            return When(date=(number, int(match.group(day_group))))
     if match := work.take_one(_ZH_DATE_DAY):
         week = {"下": "next", "这": "this", "本": "this"}.get((match.group(1) or " ")[0])
         return When(weekday=int(match.group(2)) % 7, week=week)
     if match := work.take_one(_EN_DATE_DAY):
         week = {"next": "next", "this": "this"}.get(match.group(1) or "")
-        return When(weekday=_DAY_INDEX[match.group(2)[:3]], week=week)
+        return When(weekday=_DAY_INDEX[(match.group(2) or match.group(3))[:3]], week=week)
     return None
 
 
@@ -185,9 +207,19 @@ def run_at(when: When | None, clock: Clock | None, part: str | None, now: dateti
     return _at(now.date() + timedelta(days=1), hours[0], clock.minute, zone), True
 
 
-def _day(when: When, today: date) -> date:
+def _day(when: When, today: date) -> date | None:
     if when.days is not None:
         return today + timedelta(days=when.days)
+    if when.date is not None:
+        month, day = when.date
+        for year in (today.year, today.year + 1):
+            try:
+                candidate = date(year, month, day)
+            except ValueError:
+                return None  # 2月30日: no such day, so no day at all
+            if candidate >= today:
+                return candidate
+        return None
     assert when.weekday is not None
     iso_today = today.isoweekday()  # Monday 1 .. Sunday 7
     iso_target = when.weekday or 7

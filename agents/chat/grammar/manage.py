@@ -42,7 +42,7 @@ _ACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(?:cancel|delete|remove|unsubscribe)\b|\bdon'?t\s+(?:send|remind|notify|alert)\b|\bno\s+more\b"
             + r"|"
             + _ZH_LEAD
-            + r"(?:取消|删除|删掉|停止|退订|关掉|关闭)|不要再|别再|不想再|不用再|不再"
+            + r"(?:取消|删除|删掉|停止|退订|关掉|关闭)|不要再|别再|不想再|不用再|不再|停(?:了|掉)"
         ),
     ),
 )

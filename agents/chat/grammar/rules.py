@@ -136,11 +136,17 @@ def words(text: Text, rest: str, after: re.Match[str] | None = None) -> str | No
     """
     offset = after.end() if after is not None else 0
     pieces = [text.source(offset + m.start(), offset + m.end()) for m in re.finditer(r"\S+(?:\s\S+)*", rest[offset:])]
-    joined = " ".join(pieces)
+    # A piece that is only connecting words ("at" between a date and a time) goes too.
+    joined = " ".join(piece for piece in pieces if _strip(piece))
+    return _strip(joined) or None
+
+
+def _strip(words: str) -> str:
+    """``words`` without connecting words and punctuation at either end."""
     previous = None
-    while previous != joined:
-        previous, joined = joined, _CONNECTORS.sub("", joined)
-    return joined or None
+    while previous != words:
+        previous, words = words, _CONNECTORS.sub("", words)
+    return words
 
 
 def fresh(analysis: Analysis, now: datetime) -> Draft | Manage | Refusal:

@@ -110,6 +110,7 @@ _OPS = (
         "lt",
         _words(
             r"\bbelow\b|\bunder\b|\bless\s+than\b|\blower\s+than\b|\bcolder\s+than\b|\bcooler\s+than\b|\bcheaper\s+than\b",
+            r"\b(?:weaker|slower|better)\s+than\b",
             "低于|小于|少于|跌破|不到|不足|以下|之下",
         ),
     ),
@@ -118,6 +119,7 @@ _OPS = (
         _words(
             r"\babove\b|\bover\b|\bmore\s+than\b|\bhigher\s+than\b|\bgreater\s+than\b|\bexceeds?\b",
             r"\bwarmer\s+than\b|\bhotter\s+than\b|\bmore\s+expensive\s+than\b",
+            r"\b(?:stronger|faster|worse)\s+than\b",
             "高于|大于|超过|多于|突破|以上|之上",
         ),
     ),

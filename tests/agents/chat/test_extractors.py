@@ -151,6 +151,12 @@ def test_one_off_dates_are_not_recurrences(raw: str) -> None:
     assert calendar.take_recurrence(Work(normalised(raw))) is None
 
 
+@pytest.mark.parametrize("raw", ["in 5 decades", "may i have the weather", "sunny today", "the sun is out"])
+def test_words_that_only_look_like_months_or_days_are_no_dates(raw: str) -> None:
+    when = calendar.take_when(Work(normalised(raw)))
+    assert when is None or when.days == 0
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -177,6 +183,12 @@ def test_one_off_dates_are_not_recurrences(raw: str) -> None:
         ("at 3", datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)),
         ("tonight at 9", datetime(2026, 11, 25, 21, 0, tzinfo=SHANGHAI)),
         ("明晚7点半", datetime(2026, 11, 26, 19, 30, tzinfo=SHANGHAI)),
+        ("on Dec 1 at 9am", datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)),
+        ("the 3rd of December at 10am", datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)),
+        ("12月3日上午10点", datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)),
+        ("1月5号早上9点", datetime(2027, 1, 5, 9, 0, tzinfo=SHANGHAI)),  # past this year: next year
+        ("in an hour and a half", NOW + timedelta(minutes=90)),
+        ("一个半小时后", NOW + timedelta(minutes=90)),
     ],
 )
 def test_one_off_times_resolve_against_now_in_the_users_zone(raw: str, expected: datetime) -> None:
