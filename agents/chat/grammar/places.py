@@ -22,6 +22,7 @@ from tools.geo import PLACES, PROVINCES, Place, Province, find_place, find_provi
 _SEPARATORS = re.compile(r"[\s'’\-.]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = 0xE000
+MARK = "[\ue000-\ue0ff]"  # a pattern for "a place stood here" in the normalised text
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def replace(text: Text) -> list[PlaceRef]:
 
     def mark(match: re.Match[str]) -> str:
         ref = refs.get(_key(match.group()))
-        if ref is None:
+        if ref is None or len(found) > 0xFF:  # MARK has room for 256 places; the parser refuses longer text
             return match.group()
         found.append(ref)
         return chr(PLACEHOLDER + len(found) - 1)

@@ -34,7 +34,7 @@ _CONNECTORS = re.compile(
     r"|(?:\s|[,.:;!?]|\bat|\bon|\bin|\bby|\bfor|\bplease|\bevery|\band|\bthe|吧|哦|啊|了|一下)+$"
 )
 # What is left of "提醒我北京的天气" once the data words are gone is nothing: a push, not an errand.
-_DATA_WORDS = re.compile(r"[\ue000-\ue0ff]|天气|预报|油价|汽油|柴油|价格|(?<!\d)\d+号|的|一下|情况|推送|发|[\s,.!?]")
+_DATA_WORDS = re.compile(places.MARK + r"|天气|预报|油价|汽油|柴油|价格|(?<!\d)\d+号|的|一下|情况|推送|发|[\s,.!?]")
 _DATA_TOOLS = ("fuel_price", "weather_forecast", "current_weather")
 
 

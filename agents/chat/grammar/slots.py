@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agents.chat.grammar.places import MARK
 from agents.chat.grammar.text import Work
 
 FUEL = re.compile(
@@ -23,13 +24,13 @@ _FORECAST_DAYS = (
     (
         re.compile(
             r"\btomorrow'?s\s+(?:\W\s+)?(?:weather|forecast)\b|\b(?:weather|forecast)\s+(?:\W\s+)?for\s+tomorrow\b"
-            r"|(?:明天|明日)的?[\ue000-\ue0ff]?的?天气"
+            r"|(?:明天|明日)的?" + MARK + "?的?天气"
         ),
         2,
     ),
-    (re.compile(r"后天的?[\ue000-\ue0ff]?的?天气"), 3),
+    (re.compile("后天的?" + MARK + "?的?天气"), 3),
     (re.compile(r"\b(?:this\s+|next\s+)?week'?s?\s+(?:weather|forecast)\b|\bweekly\s+forecast\b"), 7),
-    (re.compile(r"未来\s*1?\s*周|1周|7天|(?:下|本|这)周的?[\ue000-\ue0ff]?的?天气"), 7),
+    (re.compile(r"未来\s*1?\s*周|1周|7天|(?:下|本|这)周的?" + MARK + "?的?天气"), 7),
     (
         re.compile(
             r"\b(\d)[-\s]?days?'?\s+(?:weather\s+)?forecasts?\b|\b(\d)-day\b"
@@ -44,7 +45,7 @@ _GRADES = (
     re.compile(r"(?<![\d.])(92|95|98|0)\s*号"),
     re.compile(r"#\s*(92|95|98)\b"),
     re.compile(r"(?<![\d.])(92|95|98)(?=\s*(?:octane|ron|petrol|gasoline|gas|fuel|unleaded|price|汽油|的?油价))"),
-    re.compile(r"(?<![\d.])(92|95|98)(?=\s+(?:in|at|for)\s+[\ue000-\ue0ff])"),
+    re.compile(r"(?<![\d.])(92|95|98)(?=\s+(?:in|at|for)\s+" + MARK + ")"),
     re.compile(r"(?:petrol|gasoline|gas|fuel|汽油|price\s+of|price\s+for|grade)\s*#?\s*(92|95|98)(?![\d.])"),
 )
 _DIESEL = re.compile(r"\bdiesel\b|柴油")
