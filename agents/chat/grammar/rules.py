@@ -53,6 +53,8 @@ class Analysis:
     part: str | None = None
     clocks: list[Clock] = field(default_factory=list)
     comparison: slots.Comparison | None = None
+    conditions: list[slots.Comparison] = field(default_factory=list)  # two or more: a compound condition
+    joiner: str = "all"
     metric: str | None = None
     reminder: bool = False
     reminder_text: str | None = None
@@ -96,7 +98,10 @@ def analyse(raw: str, *, language: str | None = None) -> Analysis:
     result.rest = Work.without(norm, work.taken[before_times:])
     result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
     if fuel or result.grade or slots.WEATHER.search(norm):  # "move the car" is no comparison
-        result.comparison = slots.take_comparison(work, numbers)
+        found, result.joiner = slots.take_comparisons(work, numbers)
+        result.comparison = found[0] if found else None
+        # One fuel price per subscription: clauses about other things are not its conditions.
+        result.conditions = found if len(found) > 1 and not (fuel or result.grade) else []
     result.metric = slots.metric(norm)
     trigger = _EN_REMIND.search(norm) or _ZH_REMIND.search(norm)
     if trigger is not None:
@@ -205,18 +210,24 @@ def arguments_for(tool: str | None, place: PlaceRef | None, a: Analysis) -> dict
 
 
 def condition_for(a: Analysis) -> dict[str, object]:
-    comparison = a.comparison
-    assert comparison is not None
-    if a.tool == "fuel_price":
+    """The monitor's condition as data; clauses joined by and/or become ``{"all"|"any": [...]}``."""
+    if a.conditions:
+        return {a.joiner: [_leaf(a.tool, c, c.metric) for c in a.conditions]}
+    assert a.comparison is not None
+    return _leaf(a.tool, a.comparison, a.metric)
+
+
+def _leaf(tool: str | None, comparison: slots.Comparison, metric: str | None) -> dict[str, object]:
+    if tool == "fuel_price":
         name: str | None = "price"
-    elif a.tool is None:
-        name = a.metric
+    elif tool is None:
+        name = metric
     elif comparison.unit == "°":
-        name = "temperature_c" if a.metric != "feels_like_c" else a.metric
-    elif a.metric is None and comparison.op == "changed":
+        name = "temperature_c" if metric != "feels_like_c" else metric
+    elif metric is None and comparison.op == "changed":
         name = "condition"
     else:
-        name = a.metric or "temperature_c"
+        name = metric or "temperature_c"
     condition: dict[str, object] = {"field": name, "op": comparison.op} if name else {"op": comparison.op}
     if comparison.value is not None:
         value = comparison.value
@@ -235,7 +246,7 @@ def missing(
         needed.append(Slot.PLACE)
     if tool == "reminder" and "text" not in arguments:
         needed.append(Slot.TEXT)
-    if kind == "monitor" and condition is not None and condition["op"] != "changed" and "value" not in condition:
+    if kind == "monitor" and condition and condition.get("op", "changed") != "changed" and "value" not in condition:
         needed.append(Slot.THRESHOLD)
     if kind != "monitor" and not time_known:
         needed.append(Slot.TIME)

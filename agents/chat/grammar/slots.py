@@ -6,6 +6,7 @@ grade ("92号") or a time ("7点") is never read again as a threshold.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -75,6 +76,10 @@ _NUMBER = re.compile(
 _PCT = r"(?=\s*-?\d+(?:\.\d+)?\s*(?:%|percent|per\s+cent))"
 
 
+# "7 yuan or less": the number belongs to the wording; single spaces, so "or [blanked word] below" is not it.
+_OR_NUMBER = r"-?\d+(?:\.\d+)?\s*(?:[a-z°%]+\s)?or\s"
+
+
 def _words(*alternatives: str) -> re.Pattern[str]:
     return re.compile("|".join(alternatives))
 
@@ -98,13 +103,17 @@ _OPS = (
     (
         "lte",
         _words(
-            r"\bat\s+or\s+below\b|\bor\s+(?:less|lower|below)\b|\bno\s+more\s+than\b|\bat\s+most\b", "不高于|不超过"
+            r"\bat\s+or\s+below\b|\bno\s+more\s+than\b|\bat\s+most\b",
+            _OR_NUMBER + r"(?:less|lower|below)\b",
+            "不高于|不超过",
         ),
     ),
     (
         "gte",
         _words(
-            r"\bat\s+or\s+above\b|\bor\s+(?:more|higher|above)\b|\bat\s+least\b|\bno\s+less\s+than\b", "不低于|不少于"
+            r"\bat\s+or\s+above\b|\bat\s+least\b|\bno\s+less\s+than\b",
+            _OR_NUMBER + r"(?:more|higher|above)\b",
+            "不低于|不少于",
         ),
     ),
     (
@@ -155,11 +164,19 @@ class Number:
 
 @dataclass(frozen=True)
 class Comparison:
-    """An operator and, when the user gave one, its number (None: ask for the threshold)."""
+    """An operator and, when the user gave one, its number (None: ask for the threshold).
+
+    ``metric``: the weather field named in the comparison's own clause, if any
+    ("... below 0 or the AQI above 200": the second one's is ``aqi``).
+    """
 
     op: str
     value: float | None
     unit: str = ""
+    metric: str | None = None
+
+
+_JOINS = re.compile(r"\b(or|and)\b|(或者|或是|或|并且|而且|同时)")
 
 
 def take_forecast_days(work: Work) -> int | None:
@@ -208,6 +225,28 @@ def take_numbers(work: Work) -> list[Number]:
         unit = " ".join((match.group(2) or "").split())
         found.append(Number(float(match.group(1)), units.get(unit, unit), match.start()))
     return found
+
+
+def take_comparisons(work: Work, numbers: list[Number]) -> tuple[list[Comparison], str]:
+    """The comparison of each clause and how they join ("all" for and/并且, "any" for or/或者).
+
+    Clauses only count as separate conditions when each names its own field and
+    number, all different; otherwise the first comparison is the condition.
+    """
+    cuts = list(_JOINS.finditer(work.s))
+    bounds = [0, *(m.start() for m in cuts), len(work.s)]
+    clauses: list[Comparison] = []
+    for begin, end in itertools.pairwise(bounds):
+        clause = Work(" " * begin + work.s[begin:end] + " " * (len(work.s) - end))
+        found = take_comparison(clause, [n for n in numbers if begin <= n.start < end])
+        if found is not None:
+            clauses.append(Comparison(found.op, found.value, found.unit, metric(work.s[begin:end])))
+    fields = {c.metric for c in clauses if c.metric and c.value is not None}
+    if len(clauses) > 1 and len(fields) == len(clauses):  # each clause names its own field and number
+        joiner = "any" if any(m.group() in ("or", "或者", "或是", "或") for m in cuts) else "all"
+        return clauses, joiner
+    single = take_comparison(work, numbers)
+    return ([single] if single else []), "all"
 
 
 def take_comparison(work: Work, numbers: list[Number]) -> Comparison | None:

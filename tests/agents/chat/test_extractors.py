@@ -282,6 +282,26 @@ def test_comparisons_and_their_numbers(raw: str, op: str, value: float | None) -
     assert (analysis.comparison.op, analysis.comparison.value) == (op, value)
 
 
+@pytest.mark.parametrize(
+    ("raw", "joiner", "fields"),
+    [
+        ("temperature below 0 or aqi above 200", "any", ["temperature_c", "aqi"]),
+        ("above 30 degrees and humidity over 80%", "all", ["temperature_c", "humidity_pct"]),
+        ("气温低于0度或者湿度高于90%", "any", ["temperature_c", "humidity_pct"]),
+    ],
+)
+def test_clauses_on_different_fields_make_a_compound_condition(raw: str, joiner: str, fields: list[str]) -> None:
+    analysis = rules.analyse(f"Beijing {raw}")
+    condition = rules.condition_for(analysis)
+    assert [leaf["field"] for leaf in condition[joiner]] == fields  # type: ignore[index,attr-defined]
+
+
+@pytest.mark.parametrize("raw", ["temperature below 0 and below -5", "petrol below 7 and diesel below 6"])
+def test_clauses_without_two_fields_stay_one_condition(raw: str) -> None:
+    condition = rules.condition_for(rules.analyse(f"Beijing {raw}"))
+    assert condition["op"] == "lt"
+
+
 @pytest.mark.parametrize("raw", ["remind me in 2 hours to move the car", "remind me when it's over", "提醒我降了"])
 def test_comparison_words_without_weather_or_fuel_are_not_conditions(raw: str) -> None:
     assert rules.analyse(raw).comparison is None
