@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 from croniter import croniter
 
 from agents.chat.grammar import EmbeddedParser, parse
 from agents.chat.intent import Draft, Parser, Refusal
 from tests.agents.chat.corpus import cases, matches, show
+
+ROOT = Path(__file__).resolve().parents[3]
 
 # What a draft may carry, per tool: nothing else (no owner, user, channel, URL).
 TOOL_ARGUMENTS = {
@@ -83,3 +87,13 @@ def test_the_embedded_parser_is_a_deterministic_parser() -> None:
     parser: Parser = EmbeddedParser()
     for case in cases()[:40]:
         assert parser.parse(case.text, case.context) == parser.parse(case.text, case.context)
+
+
+def test_the_parser_imports_without_django_or_any_network_client() -> None:
+    """Pure Python: the chat service, a CLI or a worker can import it cheaply, with nothing to configure."""
+    probe = (
+        "import sys, agents.chat.grammar; "
+        "print(sorted(m for m in ('django', 'redis', 'mcp', 'openai', 'httpx') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
