@@ -50,14 +50,18 @@ class Clock:
     ambiguous: bool = False
 
 
-def part_of(text: str) -> str | None:
-    """The first part of the day named (morning, noon, ...), read before dates take 明晚/每晚 apart."""
-    best: tuple[int, str] | None = None
-    for pattern, part in _PART_WORDS:
-        match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), part)
-    return best[1] if best else None
+Parts = list[tuple[int, str]]  # (position, part of the day), in the order they are said
+
+
+def parts_of(text: str) -> Parts:
+    """Every part of the day named (morning, noon, ...), read before dates take 明晚/每晚 apart."""
+    return sorted((m.start(), part) for pattern, part in _PART_WORDS for m in pattern.finditer(text))
+
+
+def _part_at(parts: Parts, position: int) -> str | None:
+    """The part said last before ``position`` ("早上7点和晚上9点"), else the first one ("at 8 in the evening")."""
+    before = [part for start, part in parts if start <= position]
+    return before[-1] if before else (parts[0][1] if parts else None)
 
 
 def drop_parts(work: Work) -> None:
@@ -65,8 +69,8 @@ def drop_parts(work: Work) -> None:
         work.take(pattern)
 
 
-def take_clocks(work: Work, part: str | None) -> list[Clock]:
-    """Every time of day in ``work`` (consumed), resolved against ``part``."""
+def take_clocks(work: Work, parts: Parts) -> list[Clock]:
+    """Every time of day in ``work`` (consumed), each resolved against its part of the day."""
     found: list[tuple[int, Clock]] = []
     for match in work.take(_NAMED):
         hour = 0 if match.group(1) == "midnight" else 12
@@ -74,10 +78,10 @@ def take_clocks(work: Work, part: str | None) -> list[Clock]:
     for match in work.take(_QUARTERS):
         hour, kind = int(match.group(2)), match.group(1)
         hour, minute = (hour - 1, 45) if kind == "quarter to" else (hour, 30 if kind == "half past" else 15)
-        found.append((match.start(), _resolve(hour, minute, None, part, padded=False)))
+        found.append((match.start(), _resolve(hour, minute, None, _part_at(parts, match.start()), padded=False)))
     for pattern in _CLOCKS:
         for match in work.take(pattern):
-            found.append((match.start(), _from_match(match, part)))
+            found.append((match.start(), _from_match(match, _part_at(parts, match.start()))))
     found.sort(key=lambda item: item[0])
     return [clock for _, clock in found if 0 <= clock.hour < 24 and 0 <= clock.minute < 60]
 

@@ -89,12 +89,13 @@ def analyse(raw: str, *, language: str | None = None) -> Analysis:
     fuel = bool(slots.FUEL.search(work.s))
     result.grade = slots.take_grade(work)
     money = slots.take_money(work)
-    result.part = clock.part_of(work.s)
+    parts = clock.parts_of(work.s)
+    result.part = parts[0][1] if parts else None
     before_times = len(work.taken)
     result.recurrence = calendar.take_recurrence(work)
     result.when = calendar.take_when(work)
     clock.drop_parts(work)
-    result.clocks = clock.take_clocks(work, result.part)
+    result.clocks = clock.take_clocks(work, parts)
     result.rest = Work.without(norm, work.taken[before_times:])
     result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
     if fuel or result.grade or slots.WEATHER.search(norm):  # "move the car" is no comparison

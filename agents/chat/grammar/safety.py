@@ -64,7 +64,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], str, str], ...] = (
         "address",
         re.compile(
             r"https?://|\bwww\.|\b[\w.+-]+@[\w-]+\.[a-z]{2,}|\bwebhooks?\b|\bcallback\s+url\b|\bchannel\s+(?:url|address)\b"
-            r"|\burl\b|回调|网址|链接"
+            r"|\burl\b|回调|网址|链接|\+\d[\d\s-]{7,}\d|(?<!\d)1[3-9]\d{9}(?!\d)"
         ),
         "Delivery channels are set in your settings, not in the chat; I can't send to an address typed here.",
         "推送渠道请在设置中配置，不能使用聊天中给出的地址。",

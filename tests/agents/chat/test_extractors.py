@@ -102,9 +102,16 @@ def test_normalised_spans_map_back_to_what_the_user_typed() -> None:
 )
 def test_times_of_day(raw: str, hour: int, minute: int, ambiguous: bool) -> None:
     work = Work(normalised(raw))
-    part = clock.part_of(work.s)
+    parts = clock.parts_of(work.s)
     clock.drop_parts(work)
-    assert clock.take_clocks(work, part) == [clock.Clock(hour, minute, ambiguous)]
+    assert clock.take_clocks(work, parts) == [clock.Clock(hour, minute, ambiguous)]
+
+
+def test_each_time_takes_the_part_of_the_day_said_before_it() -> None:
+    work = Work(normalised("早上7点和晚上9点"))
+    parts = clock.parts_of(work.s)
+    clock.drop_parts(work)
+    assert clock.take_clocks(work, parts) == [clock.Clock(7, 0), clock.Clock(21, 0)]
 
 
 @pytest.mark.parametrize("raw", ["below 7 yuan", "7块5", "at 35 degrees", "每2小时", "92号汽油"])
@@ -113,7 +120,7 @@ def test_amounts_and_intervals_are_not_times(raw: str) -> None:
     slots.take_money(work)
     slots.take_grade(work)
     calendar.take_recurrence(work)
-    assert clock.take_clocks(work, None) == []
+    assert clock.take_clocks(work, []) == []
 
 
 @pytest.mark.parametrize(
