@@ -98,7 +98,8 @@ def analyse(raw: str, *, language: str | None = None) -> Analysis:
     result.clocks = clock.take_clocks(work, parts)
     result.rest = Work.without(norm, work.taken[before_times:])
     result.numbers = numbers = sorted(money + slots.take_numbers(Work(work.s)), key=lambda n: n.start)
-    if fuel or result.grade or slots.WEATHER.search(norm):  # "move the car" is no comparison
+    data = fuel or result.grade or result.forecast_days or slots.WEATHER.search(norm)
+    if data:  # "move the car" is no comparison
         found, result.joiner = slots.take_comparisons(work, numbers)
         result.comparison = found[0] if found else None
         # One fuel price per subscription: clauses about other things are not its conditions.
@@ -174,6 +175,8 @@ def draft(a: Analysis, now: datetime) -> Draft:
         kind = "periodic"
     elif a.when is not None or a.clocks or a.part or a.tool == "reminder":
         kind = "once"
+    # A monitor watches the fields of the current conditions; a forecast's days are no threshold.
+    tool = "current_weather" if kind == "monitor" and a.tool == "weather_forecast" else a.tool
     cron = run_at = None
     time_known = False
     if kind == "periodic":
@@ -181,16 +184,16 @@ def draft(a: Analysis, now: datetime) -> Draft:
         cron, time_known = calendar.cron(a.recurrence, a.clocks, a.part)
     elif kind == "once":
         run_at, time_known = calendar.run_at(a.when, a.clocks[0] if a.clocks else None, a.part, now)
-    arguments = arguments_for(a.tool, a.places[0] if a.places else None, a)
+    arguments = arguments_for(tool, a.places[0] if a.places else None, a)
     condition = condition_for(a) if kind == "monitor" else None
     return Draft(
         kind=kind,  # type: ignore[arg-type]
-        tool=a.tool,
+        tool=tool,
         arguments=arguments,
         cron=cron,
         run_at=run_at,
         condition=condition,
-        missing=missing(kind, a.tool, arguments, condition, time_known),
+        missing=missing(kind, tool, arguments, condition, time_known),
     )
 
 
