@@ -1,0 +1,203 @@
+"""Matching one event against the monitors of its key.
+
+Threshold monitors are matched in the database: per compared field, one
+``UPDATE .. RETURNING`` re-arms the fired monitors that are false again past
+their margin, and one disarms and returns those that just became true (edge
+trigger), with cooldown and daily cap in the same WHERE. Each is a range scan of
+the ``monitor_threshold`` index. Other conditions are evaluated in Python in
+keyset chunks. The event row and its key's row are locked for the whole match,
+and an event is matched once (``matched_at``): replaying it changes nothing, and
+an event older than the latest one applied to its key is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone as djtz
+
+from taskhub.monitoring import alerts, conditions
+from taskhub.monitoring.models import Event, Monitor, MonitorKey
+
+logger = logging.getLogger(__name__)
+
+# Directions as SQL, with v = the event's value: when the comparison holds, and
+# when a fired monitor is false again past its margin (hysteresis).
+_HOLDS = {
+    "lt": "threshold > %(v)s",
+    "lte": "threshold >= %(v)s",
+    "gt": "threshold < %(v)s",
+    "gte": "threshold <= %(v)s",
+}
+_REARMS = {
+    "lt": "threshold <= %(v)s AND %(v)s >= threshold + margin",
+    "lte": "threshold < %(v)s AND %(v)s > threshold + margin",
+    "gt": "threshold >= %(v)s AND %(v)s <= threshold - margin",
+    "gte": "threshold > %(v)s AND %(v)s < threshold - margin",
+}
+
+
+def _any_direction(rules: dict[str, str]) -> str:
+    return " OR ".join(f"(direction = '{d}' AND {rule})" for d, rule in rules.items())
+
+
+_WATCHED = "key = %(key)s AND field = %(field)s AND active AND threshold IS NOT NULL"
+_DAY = "(%(t)s::timestamptz AT TIME ZONE timezone)::date"
+REARM_SQL = f"UPDATE monitoring_monitor SET armed = true WHERE {_WATCHED} AND NOT armed AND ({_any_direction(_REARMS)})"  # noqa: S608
+FIRE_SQL = (
+    "UPDATE monitoring_monitor SET armed = false, active = active AND NOT alert_once, "  # noqa: S608
+    f"last_alert_at = %(t)s, alerts_today = CASE WHEN alerts_day = {_DAY} THEN alerts_today + 1 ELSE 1 END, "
+    f"alerts_day = {_DAY} "
+    f"WHERE {_WATCHED} AND armed AND ({_any_direction(_HOLDS)}) "
+    "AND (last_alert_at IS NULL OR last_alert_at <= %(t)s::timestamptz - cooldown_s * interval '1 second') "
+    f"AND (daily_cap = 0 OR alerts_day IS DISTINCT FROM {_DAY} OR alerts_today < daily_cap) "
+    "RETURNING subscription_id, priority, alert_once, direction, threshold"
+)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    event_id: int
+    outcome: str
+    alerts: int
+    match_s: float = 0.0
+    insert_s: float = 0.0
+
+
+def event_match(*, event_id: int) -> MatchResult:
+    """Match event ``event_id`` once: update alert states, create and enqueue one execution per alert."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.matched_at is not None:
+            return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
+        state = MonitorKey.objects.select_for_update().filter(pk=event.key).first()
+        fired: list[alerts.Fired] = []
+        match_s = insert_s = 0.0
+        if state is None or (state.last_observed_at is not None and event.observed_at <= state.last_observed_at):
+            outcome = "ignored"  # nobody watches it, or we already know something newer
+        else:
+            outcome = "matched"
+            previous = state.last_payload
+            started = time.perf_counter()
+            fired = _thresholds(event, state.fields, previous) + _compound(event, previous)
+            match_s = time.perf_counter() - started
+            state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
+            state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
+            started = time.perf_counter()
+            alerts.create_executions(event, fired)
+            insert_s = time.perf_counter() - started
+        event.outcome, event.alerts, event.matched_at = outcome, len(fired), djtz.now()
+        event.save(update_fields=["outcome", "alerts", "matched_at"])
+    result = MatchResult(event.pk, outcome, len(fired), round(match_s, 4), round(insert_s, 4))
+    logger.info("event matched", extra={f"match_{k}": v for k, v in vars(result).items()})
+    return result
+
+
+def _thresholds(event: Event, fields: list[str], previous: dict[str, Any] | None) -> list[alerts.Fired]:
+    fired: list[alerts.Fired] = []
+    for field in fields:
+        value = conditions.lookup(event.payload, field)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # absent or not a number: no comparison holds, nothing re-arms
+        params = {"key": event.key, "field": field, "v": float(value), "t": event.observed_at}
+        with connection.cursor() as cursor:
+            cursor.execute(REARM_SQL, params)
+            cursor.execute(FIRE_SQL, params)
+            rows = cursor.fetchall()
+        before = conditions.lookup(previous, field) if previous else None
+        fired += [
+            alerts.Fired(
+                subscription_id=sub_id,
+                priority=priority,
+                once=once,
+                condition=conditions.describe({"field": field, "op": direction, "value": threshold}),
+                field=field,
+                value=value,
+                previous=before,
+                threshold=threshold,
+            )
+            for sub_id, priority, once, direction, threshold in rows
+        ]
+    return fired
+
+
+def _may_fire(row: dict[str, Any], at: datetime) -> bool:
+    """Cooldown and daily cap of a compound monitor (the threshold SQL says the same)."""
+    if row["last_alert_at"] is not None and row["last_alert_at"] > at - timedelta(seconds=row["cooldown_s"]):
+        return False
+    day = at.astimezone(ZoneInfo(row["timezone"])).date()
+    return not row["daily_cap"] or row["alerts_day"] != day or row["alerts_today"] < row["daily_cap"]
+
+
+_COMPOUND_COLUMNS = (
+    "pk",
+    "condition",
+    "armed",
+    "last_alert_at",
+    "alerts_day",
+    "alerts_today",
+    "cooldown_s",
+    "daily_cap",
+    "alert_once",
+    "priority",
+    "timezone",
+)
+
+
+def _compound(event: Event, previous: dict[str, Any] | None) -> list[alerts.Fired]:
+    fired: list[alerts.Fired] = []
+    watching = Monitor.objects.filter(key=event.key, active=True, threshold=None)
+    last = 0
+    while chunk := list(
+        watching.filter(pk__gt=last).order_by("pk").values(*_COMPOUND_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
+    ):
+        last = chunk[-1]["pk"]
+        changed: list[Monitor] = []
+        for row in chunk:
+            holds = conditions.evaluate(row["condition"], event.payload, previous)
+            if holds and row["armed"] and _may_fire(row, event.observed_at):
+                day = event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()
+                today = row["alerts_today"] + 1 if row["alerts_day"] == day else 1
+                changed.append(
+                    Monitor(
+                        pk=row["pk"],
+                        armed=False,
+                        active=not row["alert_once"],
+                        last_alert_at=event.observed_at,
+                        alerts_day=day,
+                        alerts_today=today,
+                    )
+                )
+                field = alerts.first_field(row["condition"])
+                fired.append(
+                    alerts.Fired(
+                        subscription_id=row["pk"],
+                        priority=row["priority"],
+                        once=row["alert_once"],
+                        condition=conditions.describe(row["condition"]),
+                        field=field,
+                        value=conditions.lookup(event.payload, field),
+                        previous=conditions.lookup(previous, field) if previous else None,
+                        threshold=None,
+                    )
+                )
+            elif not holds and not row["armed"]:
+                changed.append(
+                    Monitor(
+                        pk=row["pk"],
+                        armed=True,
+                        active=True,
+                        last_alert_at=row["last_alert_at"],
+                        alerts_day=row["alerts_day"],
+                        alerts_today=row["alerts_today"],
+                    )
+                )
+        Monitor.objects.bulk_update(changed, ["armed", "active", "last_alert_at", "alerts_day", "alerts_today"])
+    return fired
