@@ -1,4 +1,4 @@
-"""Monitors through the subscriptions REST API: conditions checked against the tool's output, settings with field errors."""
+"""Monitors through the subscriptions API: conditions checked against the tool's output, settings by field."""
 
 from __future__ import annotations
 
@@ -53,10 +53,8 @@ def test_the_tool_call_key_is_the_gateways_with_defaults_filled(alice, api_for) 
     assert Monitor.objects.get(pk=created["id"]).key == call_key(
         tool, gateway.validate_arguments(tool, {"region": "Shanghai"})
     )
-    assert (
-        created["arguments"] == {"region": "Shanghai", "grade": "92"}
-        and canonical == '{"grade":"92","region":"Shanghai"}'
-    )
+    assert created["arguments"] == {"region": "Shanghai", "grade": "92"}
+    assert canonical == '{"grade":"92","region":"Shanghai"}'
 
 
 @pytest.mark.parametrize(
