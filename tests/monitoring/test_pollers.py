@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from taskhub.channels.models import InboxMessage
+from taskhub.core.errors import TaskHubError
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring import pollers
@@ -90,7 +91,7 @@ def test_stale_data_never_triggers_an_alert(alice) -> None:
     for _ in range(6):
         try:
             answers.append(gateway.call("fuel_price", {"region": "Shanghai", "grade": "92"}, max_age_s=0).status)
-        except Exception as exc:  # the failures that open the circuit
+        except TaskHubError as exc:  # the failures that open the circuit
             answers.append(type(exc).__name__)
     assert answers[-1] == "stale"
     assert pollers.poll_keys(keys=[MonitorKey.objects.get().key], fresh=True) == 0
