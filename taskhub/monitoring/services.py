@@ -143,10 +143,11 @@ class NewEvent:
     observed_at: datetime
 
 
-def events_record(events: list[NewEvent]) -> list[int]:
+def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
     """Store ``events`` (a (source, dedupe id) seen before is skipped) and enqueue matching of the new ones.
 
     ``arguments`` must be normalised (``gateway.validate_arguments``). Returns the new event ids.
+    ``match=False``: the caller matches them itself (``matching.event_match``).
     """
     from agents.worker.monitor_tasks import match_event
     from taskhub import queues
@@ -169,7 +170,7 @@ def events_record(events: list[NewEvent]) -> list[int]:
     with transaction.atomic():
         created = _insert_new(rows)
         route = queues.route(queues.HIGH)
-        for event_id in created:
+        for event_id in created if match else ():
             transaction.on_commit(lambda event_id=event_id: match_event.apply_async(args=[event_id], **route.options()))
     logger.info("events recorded", extra={"events": len(events), "new": len(created)})
     return created
