@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.executions import dispatch
 from taskhub.executions.rows import NewExecution, insert_executions
+from taskhub.monitoring import conditions
 from taskhub.monitoring.models import Event
 from tools.gateway.types import ToolResult
 
@@ -38,11 +40,39 @@ class Fired:
     threshold: float | None
 
 
-def first_field(condition: dict[str, Any]) -> str:
+def _first_field(condition: dict[str, Any]) -> str:
     """The field of a condition's first comparison: the value an alert on it shows."""
     while "all" in condition or "any" in condition:
         condition = (condition.get("all") or condition.get("any"))[0]
     return str(condition["field"])
+
+
+def fired(
+    event: Event,
+    subscription_id: int,
+    priority: int,
+    once: bool,
+    field: str,
+    direction: str,
+    threshold: float | None,
+    condition: dict[str, Any] | None,
+) -> Fired:
+    """What monitor ``subscription_id`` (threshold form, or ``condition``) tells about ``event``."""
+    if condition is not None:
+        field, described = _first_field(condition), conditions.describe(condition)
+    else:
+        described = conditions.describe({"field": field, "op": direction, "value": threshold})
+    previous = conditions.lookup(event.previous, field) if event.previous else None
+    return Fired(
+        subscription_id=subscription_id,
+        priority=priority,
+        once=once,
+        condition=described,
+        field=field,
+        value=conditions.lookup(event.payload, field),
+        previous=previous,
+        threshold=threshold,
+    )
 
 
 def fire_key(event_id: int) -> str:
@@ -50,7 +80,7 @@ def fire_key(event_id: int) -> str:
 
 
 def create_executions(event: Event, fired: list[Fired]) -> int:
-    """Insert one execution per fired monitor (chunked) and enqueue them on ``high`` after commit."""
+    """Insert one execution per fired monitor, a committed chunk at a time, each enqueued on ``high`` at once."""
     observed = event.observed_at.isoformat()
     size = settings.FANOUT_CHUNK_SIZE
     created = 0
@@ -76,8 +106,9 @@ def create_executions(event: Event, fired: list[Fired]) -> int:
             )
             for f in fired[start : start + size]
         ]
-        inserted = insert_executions(rows, now=event.observed_at)
-        transaction.on_commit(lambda batch=inserted: dispatch.enqueue(batch))
+        with transaction.atomic():
+            inserted = insert_executions(rows, now=djtz.now())
+            transaction.on_commit(lambda batch=inserted: dispatch.enqueue(batch))
         created += len(inserted)
     return created
 

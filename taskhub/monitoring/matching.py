@@ -58,7 +58,7 @@ FIRE_SQL = (
     f"WHERE {_WATCHED} AND armed AND ({_any_direction(_HOLDS)}) "
     "AND (last_alert_at IS NULL OR last_alert_at <= %(t)s::timestamptz - cooldown_s * interval '1 second') "
     f"AND (daily_cap = 0 OR alerts_day IS DISTINCT FROM {_DAY} OR alerts_today < daily_cap) "
-    "RETURNING subscription_id, priority, alert_once, direction, threshold"
+    "RETURNING subscription_id, priority, alert_once, field, direction, threshold, NULL"
 )
 
 
@@ -72,35 +72,59 @@ class MatchResult:
 
 
 def event_match(*, event_id: int) -> MatchResult:
-    """Match event ``event_id`` once: update alert states, create and enqueue one execution per alert."""
+    """Match event ``event_id`` once, then create and enqueue one execution per alert; safe to repeat.
+
+    Two steps. The match is one transaction (alert states, the key's latest
+    observation, ``matched_at``). The executions are then inserted in chunks,
+    each committed and enqueued at once so workers start delivering while the
+    rest is written; ``done_at`` marks the end. A run cut short between the two
+    is resumed (by a redelivered message or the poller): the fired monitors are
+    found again by their ``last_alert_at`` and the inserts skip what exists.
+    """
+    started = time.perf_counter()
     with transaction.atomic():
         event = Event.objects.select_for_update().filter(pk=event_id).first()
-        if event is None or event.matched_at is not None:
+        if event is None or event.done_at is not None:
             return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
-        state = MonitorKey.objects.select_for_update().filter(pk=event.key).first()
-        fired: list[alerts.Fired] = []
-        match_s = insert_s = 0.0
-        if state is None or (state.last_observed_at is not None and event.observed_at <= state.last_observed_at):
-            outcome = "ignored"  # nobody watches it, or we already know something newer
-        else:
-            outcome = "matched"
-            previous = state.last_payload
-            started = time.perf_counter()
-            fired = _thresholds(event, state.fields, previous) + _compound(event, previous)
-            match_s = time.perf_counter() - started
-            state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
-            state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
-            started = time.perf_counter()
-            alerts.create_executions(event, fired)
-            insert_s = time.perf_counter() - started
-        event.outcome, event.alerts, event.matched_at = outcome, len(fired), djtz.now()
-        event.save(update_fields=["outcome", "alerts", "matched_at"])
-    result = MatchResult(event.pk, outcome, len(fired), round(match_s, 4), round(insert_s, 4))
+        # Matched before but cut short before every execution existed: find what it fired.
+        fired = _match(event) if event.matched_at is None else _fired_again(event)
+    match_s = time.perf_counter() - started
+    started = time.perf_counter()
+    alerts.create_executions(event, fired)
+    Event.objects.filter(pk=event.pk).update(done_at=djtz.now())
+    result = MatchResult(
+        event.pk, event.outcome, len(fired), round(match_s, 4), round(time.perf_counter() - started, 4)
+    )
     logger.info("event matched", extra={f"match_{k}": v for k, v in vars(result).items()})
     return result
 
 
-def _thresholds(event: Event, fields: list[str], previous: dict[str, Any] | None) -> list[alerts.Fired]:
+def _match(event: Event) -> list[alerts.Fired]:
+    """Update the alert states of the monitors on ``event``'s key; the ones that fire."""
+    state = MonitorKey.objects.select_for_update().filter(pk=event.key).first()
+    fired: list[alerts.Fired] = []
+    if state is None or (state.last_observed_at is not None and event.observed_at <= state.last_observed_at):
+        event.outcome = "ignored"  # nobody watches it, or we already know something newer
+    else:
+        event.outcome, event.previous = "matched", state.last_payload
+        fired = _thresholds(event, state.fields) + _compound(event)
+        state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
+        state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
+    event.alerts, event.matched_at = len(fired), djtz.now()
+    event.save(update_fields=["outcome", "previous", "alerts", "matched_at"])
+    return fired
+
+
+_FIRED_COLUMNS = ("subscription_id", "priority", "alert_once", "field", "direction", "threshold", "condition")
+
+
+def _fired_again(event: Event) -> list[alerts.Fired]:
+    """The monitors this (already matched) event fired: their last alert is its observation."""
+    rows = Monitor.objects.filter(key=event.key, last_alert_at=event.observed_at).values_list(*_FIRED_COLUMNS)
+    return [alerts.fired(event, *row) for row in rows.order_by("pk")]
+
+
+def _thresholds(event: Event, fields: list[str]) -> list[alerts.Fired]:
     fired: list[alerts.Fired] = []
     for field in fields:
         value = conditions.lookup(event.payload, field)
@@ -110,21 +134,7 @@ def _thresholds(event: Event, fields: list[str], previous: dict[str, Any] | None
         with connection.cursor() as cursor:
             cursor.execute(REARM_SQL, params)
             cursor.execute(FIRE_SQL, params)
-            rows = cursor.fetchall()
-        before = conditions.lookup(previous, field) if previous else None
-        fired += [
-            alerts.Fired(
-                subscription_id=sub_id,
-                priority=priority,
-                once=once,
-                condition=conditions.describe({"field": field, "op": direction, "value": threshold}),
-                field=field,
-                value=value,
-                previous=before,
-                threshold=threshold,
-            )
-            for sub_id, priority, once, direction, threshold in rows
-        ]
+            fired += [alerts.fired(event, *row) for row in cursor.fetchall()]
     return fired
 
 
@@ -151,7 +161,7 @@ _COMPOUND_COLUMNS = (
 )
 
 
-def _compound(event: Event, previous: dict[str, Any] | None) -> list[alerts.Fired]:
+def _compound(event: Event) -> list[alerts.Fired]:
     fired: list[alerts.Fired] = []
     watching = Monitor.objects.filter(key=event.key, active=True, threshold=None)
     last = 0
@@ -161,7 +171,7 @@ def _compound(event: Event, previous: dict[str, Any] | None) -> list[alerts.Fire
         last = chunk[-1]["pk"]
         changed: list[Monitor] = []
         for row in chunk:
-            holds = conditions.evaluate(row["condition"], event.payload, previous)
+            holds = conditions.evaluate(row["condition"], event.payload, event.previous)
             if holds and row["armed"] and _may_fire(row, event.observed_at):
                 day = event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()
                 today = row["alerts_today"] + 1 if row["alerts_day"] == day else 1
@@ -175,18 +185,8 @@ def _compound(event: Event, previous: dict[str, Any] | None) -> list[alerts.Fire
                         alerts_today=today,
                     )
                 )
-                field = alerts.first_field(row["condition"])
                 fired.append(
-                    alerts.Fired(
-                        subscription_id=row["pk"],
-                        priority=row["priority"],
-                        once=row["alert_once"],
-                        condition=conditions.describe(row["condition"]),
-                        field=field,
-                        value=conditions.lookup(event.payload, field),
-                        previous=conditions.lookup(previous, field) if previous else None,
-                        threshold=None,
-                    )
+                    alerts.fired(event, row["pk"], row["priority"], row["alert_once"], "", "", None, row["condition"])
                 )
             elif not holds and not row["armed"]:
                 changed.append(

@@ -42,15 +42,17 @@ class Event(models.Model):
     # Set by matching: "matched" (alerts fired: ``alerts``) or "ignored" (older than what we know).
     outcome = models.CharField(max_length=16, blank=True)
     alerts = models.PositiveIntegerField(default=0)
-    matched_at = models.DateTimeField(null=True, blank=True)
+    previous = models.JSONField(null=True, blank=True)  # the key's observation before this one
+    matched_at = models.DateTimeField(null=True, blank=True)  # alert states updated (one transaction)
+    done_at = models.DateTimeField(null=True, blank=True)  # and every alert's execution created
 
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["source", "dedupe_id"], name="event_once_per_source")]
         indexes = [
             models.Index(fields=["key", "-observed_at"], name="event_by_key_time"),
-            # events whose matching has not finished: the poller resumes them
-            models.Index(fields=["received_at"], condition=Q(matched_at__isnull=True), name="event_unmatched"),
+            # events whose matching or fan-out has not finished: the poller resumes them
+            models.Index(fields=["received_at"], condition=Q(done_at__isnull=True), name="event_not_done"),
         ]
 
     def __str__(self) -> str:

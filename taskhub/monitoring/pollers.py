@@ -95,6 +95,6 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
 def _resume_unmatched(now: datetime) -> None:
     from agents.worker.monitor_tasks import match_event
 
-    stuck = Event.objects.filter(matched_at=None, received_at__lt=now - RESUME_AFTER).values_list("id", flat=True)
+    stuck = Event.objects.filter(done_at=None, received_at__lt=now - RESUME_AFTER).values_list("id", flat=True)
     for event_id in stuck[:POLL_BATCH]:
         match_event.apply_async(args=[event_id], **queues.route(queues.HIGH).options())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from taskhub.monitoring.models import Monitor
@@ -110,3 +112,25 @@ def test_paused_monitors_do_not_fire_and_resume_where_they_were(alice) -> None:
     assert observe(6.9, minute=0).alerts == 0
     services.subscription_transition(subscription_id=sub.pk, action="resume")
     assert observe(6.8, minute=1).alerts == 1
+
+
+def test_a_match_cut_short_before_its_alerts_existed_is_resumed_without_duplicates(alice, bob) -> None:
+    from django.db import transaction
+
+    from taskhub.monitoring import matching
+    from taskhub.monitoring.models import Event
+    from taskhub.monitoring.services import NewEvent, events_record
+    from tests.monitoring.helpers import SHANGHAI_92, START
+
+    subs = [monitor(alice), monitor(bob, condition={"any": [{"field": "price", "op": "lt", "value": 7}]})]
+    observe(7.95, minute=0)
+    later = START + timedelta(minutes=1)
+    [event_id] = events_record([NewEvent("test", "cut", "fuel_price", SHANGHAI_92, {"price": 6.9}, later)])
+    with transaction.atomic():  # the match committed, then the worker died before creating executions
+        matching._match(Event.objects.get(pk=event_id))
+    assert all(alerts_of(sub) == [] for sub in subs)
+    assert matching.event_match(event_id=event_id).alerts == 2
+    assert matching.event_match(event_id=event_id).alerts == 2  # and a redelivery after that: nothing new
+    assert [len(alerts_of(sub)) for sub in subs] == [1, 1]
+    assert alerts_of(subs[0])[0].meta["alert"]["previous"] == 7.95
+    assert Event.objects.get(pk=event_id).done_at is not None

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 def _match_all() -> int:
     return sum(
         event_match(event_id=pk).alerts
-        for pk in Event.objects.filter(matched_at=None).order_by("pk").values_list("pk", flat=True)
+        for pk in Event.objects.filter(done_at=None).order_by("pk").values_list("pk", flat=True)
     )
 
 
