@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,7 +50,12 @@ def monitor_options(raw: Any, *, current: dict[str, Any]) -> dict[str, Any]:
         if kind is bool:
             if not isinstance(value, bool):
                 raise _fail(name, "must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or (kind is int and value != int(value))
+        ):
             raise _fail(name, f"must be {'an integer' if kind is int else 'a number'}")
         elif name == "interval_s" and value < settings.MONITOR_MIN_INTERVAL_S:
             raise _fail(name, f"the minimum interval is {settings.MONITOR_MIN_INTERVAL_S} s")
