@@ -58,6 +58,7 @@ FIRE_SQL = (
     f"WHERE {_WATCHED} AND armed AND ({_any_direction(_HOLDS)}) "
     "AND (last_alert_at IS NULL OR last_alert_at <= %(t)s::timestamptz - cooldown_s * interval '1 second') "
     f"AND (daily_cap = 0 OR alerts_day IS DISTINCT FROM {_DAY} OR alerts_today < daily_cap) "
+    "AND (starts_at IS NULL OR starts_at <= %(t)s) AND (ends_at IS NULL OR ends_at >= %(t)s) "
     "RETURNING subscription_id, priority, alert_once, field, direction, threshold, NULL"
 )
 
@@ -139,7 +140,9 @@ def _thresholds(event: Event, fields: list[str]) -> list[alerts.Fired]:
 
 
 def _may_fire(row: dict[str, Any], at: datetime) -> bool:
-    """Cooldown and daily cap of a compound monitor (the threshold SQL says the same)."""
+    """Cooldown, daily cap and time window of a compound monitor (the threshold SQL says the same)."""
+    if (row["starts_at"] and row["starts_at"] > at) or (row["ends_at"] and row["ends_at"] < at):
+        return False
     if row["last_alert_at"] is not None and row["last_alert_at"] > at - timedelta(seconds=row["cooldown_s"]):
         return False
     day = at.astimezone(ZoneInfo(row["timezone"])).date()
@@ -158,6 +161,8 @@ _COMPOUND_COLUMNS = (
     "alert_once",
     "priority",
     "timezone",
+    "starts_at",
+    "ends_at",
 )
 
 

@@ -98,6 +98,8 @@ class Monitor(models.Model):
     active = models.BooleanField(default=False)  # = subscription is active (copied on every transition)
     priority = models.PositiveSmallIntegerField(default=1)  # = subscription.priority (routes the alert)
     timezone = models.CharField(max_length=64, default="UTC")  # the subscriber's day, for the daily cap
+    starts_at = models.DateTimeField(null=True, blank=True)  # = subscription.starts_at / ends_at:
+    ends_at = models.DateTimeField(null=True, blank=True)  # no alert outside them; completed once ended
 
     # Settings (REST: ``monitor`` on a subscription).
     interval_s = models.PositiveIntegerField(default=300)
@@ -133,6 +135,7 @@ class Monitor(models.Model):
                 condition=Q(active=True, threshold__isnull=True),
                 name="monitor_compound",
             ),
+            models.Index(fields=["ends_at"], condition=Q(active=True, ends_at__isnull=False), name="monitor_ending"),
         ]
 
     def __str__(self) -> str:

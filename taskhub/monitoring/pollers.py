@@ -19,7 +19,7 @@ from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.core.errors import TaskHubError
-from taskhub.monitoring.models import Event, MonitorKey
+from taskhub.monitoring.models import Event, Monitor, MonitorKey
 from taskhub.monitoring.services import NewEvent, events_record
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def poll_due(*, now: datetime | None = None) -> int:
     """Poll the watched keys whose time has come; returns the new events."""
     now = now or djtz.now()
     _resume_unmatched(now)
+    _complete_ended(now)
     with transaction.atomic():
         due = list(
             MonitorKey.objects.select_for_update(skip_locked=True)
@@ -90,6 +91,15 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
                     )
                 )
     return len(events_record(events))
+
+
+def _complete_ended(now: datetime) -> None:
+    """Monitors whose ``ends_at`` has passed complete (a few per tick: each is a lifecycle transition)."""
+    from taskhub.subscriptions.services import subscriptions_after_runs
+
+    ended = Monitor.objects.filter(active=True, ends_at__lt=now).values_list("pk", flat=True)[:POLL_BATCH]
+    if ended:
+        subscriptions_after_runs(to_complete=set(ended), failed_permanently=set())
 
 
 def _resume_unmatched(now: datetime) -> None:

@@ -98,6 +98,7 @@ def monitor_save(*, subscription: Subscription, options: dict[str, Any] | None) 
     monitor.key = subscription.call_key
     monitor.active = subscription.status == Status.ACTIVE
     monitor.priority, monitor.timezone = subscription.priority, subscription.timezone
+    monitor.starts_at, monitor.ends_at = subscription.starts_at, subscription.ends_at
     monitor.save()
     keys_refresh(keys={old_key, monitor.key} - {""})
     return monitor

@@ -134,3 +134,19 @@ def test_a_match_cut_short_before_its_alerts_existed_is_resumed_without_duplicat
     assert [len(alerts_of(sub)) for sub in subs] == [1, 1]
     assert alerts_of(subs[0])[0].meta["alert"]["previous"] == 7.95
     assert Event.objects.get(pk=event_id).done_at is not None
+
+
+def test_a_monitor_past_its_end_does_not_alert_and_the_poller_completes_it(alice) -> None:
+    from taskhub.monitoring import pollers
+    from taskhub.subscriptions import services
+    from tests.monitoring.helpers import START
+
+    sub = monitor(alice)
+    services.subscription_update(
+        subscription_id=sub.pk, owner=alice, spec=services.SubscriptionSpec(ends_at=START + timedelta(minutes=10))
+    )
+    assert observe(6.9, minute=20).alerts == 0
+    pollers.poll_due(now=START + timedelta(minutes=30))
+    sub.refresh_from_db()
+    assert sub.status == "completed"
+    assert alerts_of(sub) == []
