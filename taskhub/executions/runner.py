@@ -115,7 +115,9 @@ def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now:
         priority = queues.HIGH if any(e.subscription.kind == Kind.MONITOR for e in pending) else queues.DEFAULT
         started = djtz.now()
         answers = gateway.call_many(
-            [(e.subscription.tool, e.subscription.arguments) for e in pending], priority=priority
+            [(e.subscription.tool, e.subscription.arguments) for e in pending],
+            priority=priority,
+            fetched_since=_tick_of(pending),
         )
         retry_again = []
         for execution in pending:
@@ -139,6 +141,12 @@ def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now:
                 results[execution.pk] = answer
         pending = retry_again
     return results
+
+
+def _tick_of(executions: list[Execution]) -> datetime | None:
+    """The earliest nominal fire time in the batch: any answer fetched since then is this tick's data."""
+    nominal = [e.scheduled_for for e in executions]
+    return min(nominal) if nominal and None not in nominal else None  # type: ignore[type-var]
 
 
 def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
