@@ -9,6 +9,7 @@ from taskhub.channels.api import ChannelViewSet
 from taskhub.channels.inbox_api import InboxViewSet, PreferencesView
 from taskhub.channels.stream import inbox_stream
 from taskhub.executions.api import ExecutionViewSet, SubscriptionExecutionViewSet
+from taskhub.monitoring.api import EventIngestView
 from taskhub.subscriptions.api import SubscriptionViewSet
 
 router = DefaultRouter()
@@ -21,6 +22,7 @@ urlpatterns = [
     # before the router: "stream" would otherwise be taken for an inbox message id
     path("inbox/stream/", inbox_stream, name="inbox-stream"),
     path("me/preferences/", PreferencesView.as_view(), name="preferences"),
+    path("events/", EventIngestView.as_view(), name="events"),
     path(
         "subscriptions/<int:subscription_pk>/executions/",
         SubscriptionExecutionViewSet.as_view({"get": "list"}),
