@@ -1,0 +1,172 @@
+"""From a parsed ``Draft`` to a validated subscription spec, or the slot to ask about.
+
+Every check runs before anything is written: a known tool, a known place,
+arguments valid against the tool's input schema, a schedule within the limits
+(in the user's time zone), a monitor condition that is data over the tool's
+output fields with a numeric threshold. A failure is a ``DraftProblem`` naming
+the slot the follow-up question asks about, never an error for the user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.chat.describe import place_names
+from agents.chat.intent import Draft, Slot
+from taskhub.core.errors import InvalidInput
+from taskhub.subscriptions import validation
+from taskhub.subscriptions.models import Kind
+from taskhub.subscriptions.services import SubscriptionSpec
+from tools.geo import find_place, find_province
+
+PLACE_ARGUMENT = {"current_weather": "city", "weather_forecast": "city", "fuel_price": "region"}
+NUMERIC_OPS = frozenset({"lt", "lte", "gt", "gte", "pct_drop", "pct_rise"})
+OPS = NUMERIC_OPS | {"eq", "ne", "changed"}
+MAX_CONDITION_DEPTH = 3
+
+# Templates the chat gives the subscriptions it drafts (placeholders are output fields of the tool).
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "current_weather": (
+        "{title}: {condition}, {temperature_c}°C, rain {precipitation_probability_pct}%",
+        "{title}：{condition_zh}，{temperature_c}°C，降水概率{precipitation_probability_pct}%",
+    ),
+    "fuel_price": ("{title}: {price} yuan/L ({date})", "{title}：{price}元/升（{date}）"),
+    "reminder": ("Reminder: {text}", "提醒：{text}"),
+}
+
+
+class DraftProblem(Exception):
+    """The draft cannot become a subscription yet; ``slot`` is what to ask about."""
+
+    def __init__(self, slot: Slot, problem: str | None = None):
+        super().__init__(problem or str(slot))
+        self.slot = slot
+        self.problem = problem
+
+
+def kind_of(draft: Draft) -> str | None:
+    if draft.kind:
+        return draft.kind
+    if draft.condition is not None:
+        return Kind.MONITOR
+    if draft.cron:
+        return Kind.PERIODIC
+    if draft.run_at is not None or draft.tool == "reminder":
+        return Kind.ONCE
+    return None
+
+
+def missing_slots(draft: Draft) -> tuple[Slot, ...]:
+    """The parser's ``missing`` plus whatever the draft plainly lacks, in the order to ask them."""
+    missing = set(draft.missing)
+    kind = kind_of(draft)
+    if not draft.tool:
+        missing.add(Slot.TOOL)
+    place_arg = PLACE_ARGUMENT.get(draft.tool or "")
+    if place_arg and not draft.arguments.get(place_arg):
+        missing.add(Slot.PLACE)
+    if draft.tool == "reminder" and not draft.arguments.get("text"):
+        missing.add(Slot.TEXT)
+    if kind is None or (kind == Kind.PERIODIC and not draft.cron) or (kind == Kind.ONCE and draft.run_at is None):
+        missing.add(Slot.TIME)
+    if kind == Kind.MONITOR and not draft.condition:
+        missing.add(Slot.THRESHOLD)
+    return tuple(slot for slot in Slot if slot in missing)
+
+
+def _check_place(tool: str, arguments: dict[str, Any]) -> None:
+    name = PLACE_ARGUMENT.get(tool)
+    value = arguments.get(name) if name else None
+    if value is None:
+        return
+    known = isinstance(value, str) and (
+        find_place(value) is not None or (name == "region" and find_province(value) is not None)
+    )
+    if not known:
+        raise DraftProblem(Slot.PLACE, f"I don't know the place {value!r}")
+
+
+def _check_condition(condition: Any, fields: frozenset[str] | None, depth: int = 0) -> None:
+    if not isinstance(condition, dict) or depth > MAX_CONDITION_DEPTH:
+        raise DraftProblem(Slot.THRESHOLD, "the condition is not understood")
+    for key in ("all", "any"):
+        if key in condition:
+            parts = condition[key]
+            if set(condition) != {key} or not isinstance(parts, list) or not parts:
+                raise DraftProblem(Slot.THRESHOLD, f"'{key}' needs a list of conditions")
+            for part in parts:
+                _check_condition(part, fields, depth + 1)
+            return
+    field, op, value = condition.get("field"), condition.get("op"), condition.get("value")
+    if set(condition) - {"field", "op", "value"} or op not in OPS:
+        raise DraftProblem(Slot.THRESHOLD, "the condition is not understood")
+    if not isinstance(field, str) or (fields is not None and field not in fields):
+        raise DraftProblem(Slot.THRESHOLD, f"the tool gives no value called {field!r}")
+    if op in NUMERIC_OPS and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise DraftProblem(Slot.THRESHOLD, f"the threshold must be a number, not {value!r}")
+
+
+def _slot_for(fields: dict[str, Any]) -> Slot:
+    """The slot a validation error's field belongs to."""
+    names = " ".join(fields)
+    if "city" in names or "region" in names:
+        return Slot.PLACE
+    if "arguments.text" in names:
+        return Slot.TEXT
+    if any(name in names for name in ("cron", "run_at", "timezone")):
+        return Slot.TIME
+    if "condition" in names:
+        return Slot.THRESHOLD
+    return Slot.TOOL
+
+
+def problem_of(exc: InvalidInput) -> DraftProblem:
+    detail = "; ".join(str(m) for messages in exc.fields.values() for m in messages) or exc.message
+    return DraftProblem(_slot_for(exc.fields), detail)
+
+
+def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, SubscriptionSpec]:
+    """(kind, spec) for a complete draft, checked; ``DraftProblem`` otherwise."""
+    missing = missing_slots(draft)
+    if missing:
+        raise DraftProblem(missing[0])
+    kind, tool = kind_of(draft), str(draft.tool)
+    assert kind is not None  # missing_slots asks for the time otherwise
+    try:
+        arguments = validation.validate_tool_call(tool, draft.arguments)
+        _check_place(tool, arguments)
+        spec = SubscriptionSpec(
+            title=(draft.title or _title(tool, arguments, language))[:200],
+            tool=tool,
+            arguments=arguments,
+            timezone=timezone,
+            template=_template(tool, language),
+        )
+        if kind == Kind.PERIODIC:
+            spec.cron = validation.validate_cron(str(draft.cron), timezone=timezone)
+        elif kind == Kind.ONCE:
+            spec.run_at = validation.validate_run_at(draft.run_at)  # type: ignore[arg-type]
+        else:
+            _check_condition(draft.condition, validation.tool_output_fields(tool))
+            spec.condition = draft.condition
+    except InvalidInput as exc:
+        raise problem_of(exc) from None
+    return kind, spec
+
+
+def _template(tool: str, language: str) -> str:
+    en, zh = TEMPLATES.get(tool, ("", ""))
+    return zh if language == "zh" else en
+
+
+def _title(tool: str, arguments: dict[str, Any], language: str) -> str:
+    if tool == "reminder":
+        return str(arguments.get("text", "Reminder"))
+    names = place_names(arguments)
+    en_place, zh_place = names if names else ("", "")
+    if tool == "fuel_price":
+        grade = str(arguments.get("grade", "92"))
+        return f"{zh_place}{grade}号油价" if language == "zh" else f"{en_place} {grade} fuel price"
+    if tool == "weather_forecast":
+        return f"{zh_place}天气预报" if language == "zh" else f"{en_place} weather forecast"
+    return f"{zh_place}天气" if language == "zh" else f"{en_place} weather"
