@@ -61,7 +61,7 @@ def llm_stub(openai_stub_url, settings):  # type: ignore[no-untyped-def]
     settings.OPENAI_BASE_URL = f"{openai_stub_url}/v1"
     settings.OPENAI_API_KEY = ""
     settings.OPENAI_MAX_RETRIES = 0
-    settings.OPENAI_TIMEOUT = 2.0
+    settings.OPENAI_TIMEOUT = 0.5
     return Stub(openai_stub_url)
 
 
