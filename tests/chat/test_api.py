@@ -64,3 +64,16 @@ def test_someone_elses_conversation_is_a_404(api_for, alice, bob, llm_stub) -> N
 
 def test_chat_needs_authentication(api_for) -> None:
     assert api_for(None).post("/api/v1/chat/", {"message": "hi"}, format="json").status_code in (401, 403)
+
+
+def test_the_admin_shows_a_conversations_card_as_text(client, staff, shanghai_user, llm_stub) -> None:
+    llm_stub.script(intent_call({**NEEDS_PLACE, "arguments": {"city": "Beijing"}, "missing": []}))
+    from taskhub.chat.services import chat_message
+
+    reply = chat_message(owner=shanghai_user, text="Beijing weather every day at 8")
+    client.force_login(staff)
+    page = client.get(f"/admin/chat/conversation/{reply.conversation_id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "the current weather in Beijing" in html
+    assert f"/api/v1/subscriptions/{reply.card['subscription_id']}/confirm/" in html
