@@ -10,6 +10,7 @@ the slot the follow-up question asks about, never an error for the user.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from agents.chat.describe import place_names
 from agents.chat.intent import Draft, Slot
@@ -145,7 +146,11 @@ def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, Subs
         if kind == Kind.PERIODIC:
             spec.cron = validation.validate_cron(str(draft.cron), timezone=timezone)
         elif kind == Kind.ONCE:
-            spec.run_at = validation.validate_run_at(draft.run_at)  # type: ignore[arg-type]
+            run_at = draft.run_at
+            assert run_at is not None  # missing_slots asks for the time otherwise
+            if run_at.tzinfo is None:  # a wall-clock time from the parser is the user's own
+                run_at = run_at.replace(tzinfo=ZoneInfo(timezone))
+            spec.run_at = validation.validate_run_at(run_at)
         else:
             _check_condition(draft.condition, validation.tool_output_fields(tool))
             spec.condition = draft.condition

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -53,10 +54,9 @@ def user_timezone(owner: AbstractBaseUser) -> str:
     return tz or "UTC"
 
 
-def _conversation(owner: AbstractBaseUser, conversation_id: int | None, language: str) -> Conversation:
-    if conversation_id is None:
-        return Conversation.objects.create(owner=owner, language=language)
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id, owner=owner).first()
+def _conversation(owner: AbstractBaseUser, conversation_id: int, *, lock: bool = False) -> Conversation:
+    qs = Conversation.objects.filter(pk=conversation_id, owner=owner)
+    conversation = (qs.select_for_update() if lock else qs).first()
     if conversation is None:
         raise NotFound("conversation not found")  # another user's conversation looks exactly like a missing one
     return conversation
@@ -71,7 +71,6 @@ def _pending(conversation: Conversation) -> Draft | None:
         return None  # stored by an older schema: start afresh rather than fail
 
 
-@transaction.atomic
 def chat_message(
     *, owner: AbstractBaseUser, text: str, conversation_id: int | None = None, parser: Parser | None = None
 ) -> Reply:
@@ -85,17 +84,36 @@ def chat_message(
         raise InvalidInput(
             "message: empty or too long", fields={"message": [f"must be 1 to {MAX_MESSAGE_LENGTH} characters"]}
         )
-    language = language_of(text, default="en")
-    conversation = _conversation(owner, conversation_id, language)
-    language = language_of(text, default=conversation.language)
+    known = _conversation(owner, conversation_id) if conversation_id is not None else None
+    language = language_of(text, default=known.language if known else "en")
     tz = user_timezone(owner)
     now = djtz.now()
-    context = ParseContext(now=now, timezone=tz, language=language, pending=_pending(conversation))
+    context = ParseContext(now=now, timezone=tz, language=language, pending=_pending(known) if known else None)
     if parser is None:
         from agents.chat.parsers import get_parser
 
         parser = get_parser()
+    # Outside any transaction: an LLM parser may take seconds, and must not hold a row lock meanwhile.
     intent = parser.parse(text, context)
+    return _answer(owner, intent, text=text, conversation_id=conversation_id, language=language, tz=tz, now=now)
+
+
+@transaction.atomic
+def _answer(
+    owner: AbstractBaseUser,
+    intent: Draft | Manage | Refusal,
+    *,
+    text: str,
+    conversation_id: int | None,
+    language: str,
+    tz: str,
+    now: datetime,
+) -> Reply:
+    """Act on ``intent`` and store the exchange, all or nothing."""
+    if conversation_id is None:
+        conversation = Conversation.objects.create(owner=owner, language=language)
+    else:
+        conversation = _conversation(owner, conversation_id, lock=True)
     user_turn = Turn.objects.create(
         conversation=conversation, role=Role.USER, text=text, intent=intent.model_dump(mode="json")
     )
@@ -140,7 +158,7 @@ def _draft_reply(
     turn: Turn,
     timezone: str,
     language: str,
-    now: Any,
+    now: datetime,
 ) -> tuple[Reply, Draft | None]:
     """A card for a complete, valid draft; otherwise the question about its first problem (kept pending)."""
     try:

@@ -139,3 +139,19 @@ def test_word_message_returns_none_on_any_failure(llm_stub, step) -> None:
 def test_word_message_returns_none_without_an_llm(settings) -> None:
     settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
     assert llm.word_message("hello") is None
+
+
+def test_a_wall_clock_run_at_from_the_model_is_taken_in_the_users_zone(llm_stub, shanghai_user) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+        hour=15, minute=0, second=0, microsecond=0, tzinfo=None
+    )
+    reminder = {"action": "create", "kind": "once", "tool": "reminder", "arguments": {"text": "call mom"}}
+    llm_stub.script(intent_call({**reminder, "run_at": local.isoformat()}))
+
+    reply = chat_message(owner=shanghai_user, text="remind me to call mom tomorrow at 3pm")
+
+    assert reply.type == "card"
+    assert reply.card["next_fires"] == [local.replace(tzinfo=ZoneInfo("Asia/Shanghai")).isoformat()]
