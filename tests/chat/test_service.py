@@ -115,6 +115,11 @@ def test_a_reminder_is_a_one_off_subscription_of_the_reminder_tool(shanghai_user
     [
         (BEIJING_8AM.model_copy(update={"tool": "stock_price"}), "tool", "unknown tool"),
         (BEIJING_8AM.model_copy(update={"arguments": {"city": "Atlantis"}}), "place", "Atlantis"),
+        (
+            BEIJING_8AM.model_copy(update={"arguments": {"city": "Beijing", "webhook": "http://10.0.0.1/"}}),
+            "tool",
+            "webhook",
+        ),
         (BEIJING_8AM.model_copy(update={"cron": "* * * * *"}), "time", "minimum interval"),
         (BEIJING_8AM.model_copy(update={"cron": "every day"}), "time", "5 fields"),
         (
