@@ -3,8 +3,11 @@
 Every check runs before anything is written: a known tool, a known place,
 arguments valid against the tool's input schema, a schedule within the limits
 (in the user's time zone), a monitor condition that is data over the tool's
-output fields with a numeric threshold. A failure is a ``DraftProblem`` naming
-the slot the follow-up question asks about, never an error for the user.
+output fields with a numeric threshold. The schedule checks are
+``subscription_create``'s own (it validates before it writes, in one
+transaction); its ``InvalidInput`` maps to a slot here too. A failure is a
+``DraftProblem`` naming the slot the follow-up question asks about, never an
+error for the user.
 """
 
 from __future__ import annotations
@@ -156,13 +159,14 @@ def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, Subs
             template=_template(tool, language),
         )
         if kind == Kind.PERIODIC:
-            spec.cron = validation.validate_cron(str(draft.cron), timezone=timezone)
+            # Checked once, by subscription_create before it writes (the interval check walks the cron).
+            spec.cron = str(draft.cron)
         elif kind == Kind.ONCE:
             run_at = draft.run_at
             assert run_at is not None  # missing_slots asks for the time otherwise
             if run_at.tzinfo is None:  # a wall-clock time from the parser is the user's own
                 run_at = run_at.replace(tzinfo=ZoneInfo(timezone))
-            spec.run_at = validation.validate_run_at(run_at)
+            spec.run_at = run_at  # in the future? checked by subscription_create before it writes
         else:
             _check_condition(draft.condition, validation.tool_output_fields(tool))
             spec.condition = draft.condition
