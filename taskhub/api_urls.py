@@ -10,6 +10,7 @@ from taskhub.channels.inbox_api import InboxViewSet, PreferencesView
 from taskhub.channels.stream import inbox_stream
 from taskhub.chat.api import ChatView
 from taskhub.executions.api import ExecutionViewSet, SubscriptionExecutionViewSet
+from taskhub.monitoring.api import EventIngestView
 from taskhub.subscriptions.api import SubscriptionViewSet
 
 router = DefaultRouter()
@@ -23,6 +24,7 @@ urlpatterns = [
     path("inbox/stream/", inbox_stream, name="inbox-stream"),
     path("me/preferences/", PreferencesView.as_view(), name="preferences"),
     path("chat/", ChatView.as_view(), name="chat"),
+    path("events/", EventIngestView.as_view(), name="events"),
     path(
         "subscriptions/<int:subscription_pk>/executions/",
         SubscriptionExecutionViewSet.as_view({"get": "list"}),

@@ -64,6 +64,7 @@ app.conf.imports = [
     "agents.worker.tasks",
     "agents.worker.channel_tasks",
     "agents.worker.gateway_tasks",
+    "agents.worker.monitor_tasks",
 ]
 
 

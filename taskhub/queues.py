@@ -67,6 +67,9 @@ TASK_QUEUES: dict[str, str] = {
     "taskhub.sweep_due": HIGH,
     "taskhub.channels.release_held": LOW,
     "tools.preheat": LOW,
+    "taskhub.monitoring.poll": HIGH,
+    "taskhub.monitoring.poll_keys": HIGH,
+    "taskhub.monitoring.match_event": HIGH,
 }
 
 

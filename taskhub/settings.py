@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "taskhub.executions",
     "taskhub.channels",
     "taskhub.chat",
+    "taskhub.monitoring",
     "tools.gateway",
 ]
 
@@ -139,6 +140,16 @@ FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
 # Older missed fires found after downtime are recorded as missed, at most this many per fan-out.
 MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
 SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
+
+# --- Monitoring -------------------------------------------------------------
+# A monitor's tool call is polled at the tightest interval its monitors ask, never more often than this.
+MONITOR_MIN_INTERVAL_S = env.int("MONITOR_MIN_INTERVAL_S", default=60)
+MONITOR_DEFAULT_INTERVAL_S = env.int("MONITOR_DEFAULT_INTERVAL_S", default=300)
+# Beat runs the poller this often; it polls the keys that are due.
+MONITOR_POLL_TICK_S = env.int("MONITOR_POLL_TICK_S", default=10)
+# Signed events (POST /api/v1/events/) older or newer than this are refused (replay protection).
+EVENT_TIMESTAMP_TOLERANCE_S = env.int("EVENT_TIMESTAMP_TOLERANCE_S", default=300)
+EVENT_MAX_BYTES = env.int("EVENT_MAX_BYTES", default=65536)
 
 # --- Push channels -----------------------------------------------------------
 # One module per channel kind (README: "How to add a push channel").

@@ -57,12 +57,11 @@ def api_for():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clean_gateway(redis_db):  # type: ignore[no-untyped-def]
     """This process forgets its registry snapshot, breakers and local cache (Redis is flushed already)."""
-    from tools.gateway import client, registry
+    from tools import gateway
 
-    registry.reset()
-    client._cache().clear_local()
+    gateway.reset_process_state()
     yield
-    registry.reset()
+    gateway.reset_process_state()
 
 
 @pytest.fixture(scope="session")

@@ -13,5 +13,11 @@ def canonical_json(value: Any) -> str:
 
 
 def call_key(tool: str, arguments: dict[str, Any]) -> str:
-    """sha256 of (tool, canonical arguments): subscriptions with the same key need the same call."""
+    """sha256 of (tool, canonical arguments): subscriptions with the same key need the same call.
+
+    With arguments normalised by the gateway (schema defaults filled in, as
+    subscriptions and monitoring events store them) this is the gateway's
+    ``CallKey`` hashed: one notion of "the same tool call" for fan-out,
+    monitoring and the tool cache.
+    """
     return hashlib.sha256(f"{tool}\x00{canonical_json(arguments)}".encode()).hexdigest()

@@ -63,6 +63,12 @@ class InvalidInput(PermanentError):
     """Input that can never succeed as given; ``fields`` names the culprits."""
 
 
+class Unauthenticated(PermanentError):
+    """Missing or wrong credentials, such as a signature that does not verify."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
 class NotFound(PermanentError):
     status_code = status.HTTP_404_NOT_FOUND
 

@@ -3,9 +3,10 @@
 The fire key is the nominal fire time computed from the cron in its time zone,
 so two beats, a retry or a redelivery of the same tick produce the same key, and
 the unique (subscription, fire key) constraint makes the insert idempotent:
-``INSERT .. ON CONFLICT DO NOTHING RETURNING`` tells which rows are new, and only
-those are enqueued. Subscriptions are streamed by keyset pagination in chunks,
-one INSERT per chunk, so memory and statement size stay flat at any scale.
+``INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING`` tells which rows are new,
+and only those are enqueued. Subscriptions are walked by keyset pagination in
+chunks of ids, one set-based INSERT per chunk (``rows.insert_tick_executions``),
+so memory and statement size stay flat at any scale and no row passes through Python.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone as djtz
 from django_celery_beat.models import CrontabSchedule
 
-from taskhub import queues
 from taskhub.executions import dispatch
 from taskhub.executions.models import ExecutionStatus, ScheduleFire
-from taskhub.executions.rows import NewExecution, insert_executions
+from taskhub.executions.rows import Tick, insert_tick_executions
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.scheduling import cron_of
@@ -67,10 +67,6 @@ class FanoutResult:
     missed: int
 
 
-def _route(sub: Subscription, lateness: timedelta) -> queues.Route:
-    return queues.route_for_subscription(kind=sub.kind, priority=sub.priority, lateness_s=lateness.total_seconds())
-
-
 def runs_now(sub: Subscription, lateness: timedelta) -> bool:
     """Whether a subscription still runs a fire that is ``lateness`` late (missed-run policy)."""
     if lateness <= timedelta(seconds=settings.FIRE_GRACE_S):
@@ -95,31 +91,24 @@ def fanout(
     missed = _record_fire(schedule_id, cron=cron, timezone=tz, nominal=nominal)
     missed_keys = [fire_key(moment) for moment in missed]
 
+    tick = Tick(schedule_id, key, nominal, lateness.total_seconds(), tuple(missed_keys))
     total = created = enqueued = missed_rows = 0
-    last_id = 0
+    after = 0
     while True:
-        chunk = list(
-            Subscription.objects.filter(
-                schedule_id=schedule_id, status=Status.ACTIVE, kind=Kind.PERIODIC, id__gt=last_id
-            )
+        # Keyset pagination over the bucket's index; the rows themselves never leave the database.
+        ids = list(
+            Subscription.objects.filter(schedule_id=schedule_id, status=Status.ACTIVE, kind=Kind.PERIODIC, id__gt=after)
             .order_by("id")
-            .only("id", "kind", "priority", "missed_policy", "catch_up_window_s", "starts_at", "ends_at")[:chunk_size]
+            .values_list("id", flat=True)[:chunk_size]
         )
-        if not chunk:
+        if not ids:
             break
-        last_id = chunk[-1].pk
-        rows: list[NewExecution] = []
-        for sub in chunk:
-            if (sub.starts_at and sub.starts_at > nominal) or (sub.ends_at and sub.ends_at < nominal):
-                continue
-            total += 1
-            rows.extend(NewExecution(sub.pk, k, nominal=None, status=ExecutionStatus.MISSED) for k in missed_keys)
-            status = ExecutionStatus.QUEUED if runs_now(sub, lateness) else ExecutionStatus.MISSED
-            rows.append(NewExecution(sub.pk, key, nominal=nominal, status=status, route=_route(sub, lateness)))
         with transaction.atomic():
-            inserted = insert_executions(rows, now=now)
+            inserted = insert_tick_executions(tick, after_id=after, upto_id=ids[-1], now=now)
             to_run = [row for row in inserted if row.status == ExecutionStatus.QUEUED]
             transaction.on_commit(lambda batch=to_run: dispatch.enqueue(batch))
+        after = ids[-1]
+        total += len(ids)
         created += len(inserted)
         enqueued += len(to_run)
         missed_rows += len(inserted) - len(to_run)

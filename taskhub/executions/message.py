@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from taskhub.monitoring.alerts import alert_text
 from taskhub.subscriptions import templates
 from taskhub.subscriptions.models import Subscription
 
@@ -31,6 +32,13 @@ def values_for(sub: Subscription, data: dict[str, Any], *, stale: bool, now: dat
 
 def compose(sub: Subscription, result: Any, *, now: datetime) -> tuple[str, str]:
     """(title, body) for ``sub`` given a gateway ``result``; stale data is said to be stale."""
+    if alert := getattr(result, "alert", None):  # a monitor's alert (taskhub/monitoring/alerts.py)
+        text = alert_text(title=sub.title, timezone=sub.timezone, alert=alert)
+        if sub.template:
+            text += "\n" + templates.render(
+                sub.template, values_for(sub, result.data, stale=False, now=now), max_length=settings.MESSAGE_MAX_LENGTH
+            )
+        return sub.title, text[: settings.MESSAGE_MAX_LENGTH]
     stale = result.status == "stale"
     template = sub.template or templates.default_template(result.data)
     if stale and "{stale_note}" not in template:

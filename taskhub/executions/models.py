@@ -26,11 +26,15 @@ IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.RE
 
 
 class Execution(models.Model):
-    subscription = models.ForeignKey("subscriptions.Subscription", on_delete=models.CASCADE, related_name="executions")
+    # Indexed by the (subscription, fire key) constraint's index, which leads with it.
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     # The nominal fire time (ISO 8601, UTC) for schedules, the event id for monitors,
     # "manual:<uuid>" for run-now. Unique per subscription: the effectively-once key.
     fire_key = models.CharField(max_length=100)
-    instance_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # An opaque public id; uuid4 needs no unique index (a random-key index costs every insert).
+    instance_id = models.UUIDField(default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
 

@@ -11,7 +11,10 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
+from taskhub.core.bulk import update_from_values
 from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
+from taskhub.subscriptions.states import Status
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,92 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
     return [InsertedExecution(pk, sub_id, status, routes[(sub_id, key)]) for pk, sub_id, key, status in returned]
 
 
+@dataclass(frozen=True)
+class Tick:
+    """One fire of a bucket, as the fan-out inserts it."""
+
+    schedule_id: int
+    fire_key: str
+    nominal: datetime
+    lateness_s: float
+    missed_keys: tuple[str, ...] = ()
+
+
+def _uuid_sql() -> str:
+    # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
+    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+
+
+def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: datetime) -> list[InsertedExecution]:
+    """The executions of one tick for the bucket's subscriptions with ids in (``after_id``, ``upto_id``].
+
+    Set-based: ``INSERT .. SELECT`` from the subscriptions, no row passes through
+    Python. Each subscription gets a ``missed`` row per key in ``tick.missed_keys``
+    and one row for the tick itself: ``queued`` when it still runs at this lateness
+    (``fanout.runs_now``: within the grace period, or catch-up-once within its
+    window), else ``missed``. An existing (subscription, fire key) is skipped.
+    Returns the new rows with their route (``queues.route_for_subscription``).
+    """
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    subs = connection.ops.quote_name(Subscription._meta.db_table)
+    lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
+    on_time = tick.lateness_s <= settings.FIRE_GRACE_S
+    runs = (
+        "TRUE"
+        if on_time
+        else f"(s.missed_policy = '{MissedPolicy.CATCH_UP_ONCE}' AND s.catch_up_window_s >= %(lateness)s)"
+    )
+    keys = [(k, False) for k in tick.missed_keys] + [(tick.fire_key, True)]
+    fires = " UNION ALL ".join(
+        f"SELECT %(key{i})s AS fire_key, {'TRUE' if current else 'FALSE'} AS current_fire"
+        for i, (_, current) in enumerate(keys)
+    )
+    params: dict[str, object] = {
+        "schedule": tick.schedule_id,
+        "after": after_id,
+        "upto": upto_id,
+        "nominal": tick.nominal,
+        "lateness": tick.lateness_s,
+        "now": now,
+        "lease": lease,
+        **{f"key{i}": key for i, (key, _) in enumerate(keys)},
+    }
+    status = f"CASE WHEN f.current_fire AND {runs} THEN 'queued' ELSE 'missed' END"
+    sql = f"""
+        INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
+                             enqueued_at, lease_expires_at, error_kind, error_message, message, meta, created_at)
+        SELECT s.id, f.fire_key, {_uuid_sql()}, {status}, 0,
+               CASE WHEN f.current_fire THEN %(nominal)s END,
+               CASE WHEN {status} = 'queued' THEN %(now)s END,
+               CASE WHEN {status} = 'queued' THEN %(lease)s END,
+               '', '', '', '{{}}', %(now)s
+        FROM {subs} s CROSS JOIN ({fires}) f
+        WHERE s.schedule_id = %(schedule)s AND s.status = '{Status.ACTIVE}' AND s.kind = '{Kind.PERIODIC}'
+          AND s.id > %(after)s AND s.id <= %(upto)s
+          AND (s.starts_at IS NULL OR s.starts_at <= %(nominal)s)
+          AND (s.ends_at IS NULL OR s.ends_at >= %(nominal)s)
+        ON CONFLICT (subscription_id, fire_key) DO NOTHING
+        RETURNING id, subscription_id, status
+    """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    # RETURNING sees only the new rows: one more indexed query for the routes (SQLite has no DML in a CTE).
+    queued = [sub_id for _, sub_id, row_status in returned if row_status == ExecutionStatus.QUEUED]
+    priorities = dict(Subscription.objects.filter(pk__in=queued).values_list("pk", "priority")) if queued else {}
+    return [
+        InsertedExecution(
+            pk,
+            sub_id,
+            row_status,
+            queues.route_for_subscription(kind=Kind.PERIODIC, priority=priorities[sub_id], lateness_s=tick.lateness_s)
+            if row_status == ExecutionStatus.QUEUED
+            else None,
+        )
+        for pk, sub_id, row_status in returned
+    ]
+
+
 _RESULT_COLUMNS = (
     ("status", ""),
     ("error_kind", ""),
@@ -108,30 +197,22 @@ _RESULT_COLUMNS = (
 
 
 def write_results(executions: list[Execution]) -> None:
-    """Write the result columns of ``executions`` in one ``UPDATE .. FROM (VALUES ..)`` statement.
-
-    Django's ``bulk_update`` builds a CASE per column per row, which costs more
-    than the rest of a batch; this is one statement whatever the batch size.
-    """
-    if not executions:
-        return
-    postgres = connection.vendor == "postgresql"
-
-    def cast(kind: str) -> str:
-        return f"::{kind}" if postgres and kind else ""
-
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    row = "(%s" + cast("bigint") + "".join(f", %s{cast(kind)}" for _, kind in _RESULT_COLUMNS) + ")"
-    params: list[object] = []
-    for e in executions:
-        snapshot = json.dumps(e.tool_snapshot) if e.tool_snapshot is not None else None
-        values = (e.status, e.error_kind, e.error_message, json.dumps(e.meta), e.lease_expires_at, e.finished_at)
-        params.extend((e.pk, *values, e.message, snapshot))
-    names = ", ".join(name for name, _ in _RESULT_COLUMNS)
-    assignments = ", ".join(f"{name} = v.{name}" for name, _ in _RESULT_COLUMNS)
-    sql = (
-        f"UPDATE {table} AS e SET {assignments} "  # noqa: S608 - names are ours, values are parameters
-        f"FROM (VALUES {', '.join([row] * len(executions))}) AS v(id, {names}) WHERE e.id = v.id"
+    """Write the result columns of ``executions`` in one statement."""
+    update_from_values(
+        Execution,
+        columns=_RESULT_COLUMNS,
+        rows=[
+            (
+                e.pk,
+                e.status,
+                e.error_kind,
+                e.error_message,
+                json.dumps(e.meta),
+                e.lease_expires_at,
+                e.finished_at,
+                e.message,
+                json.dumps(e.tool_snapshot) if e.tool_snapshot is not None else None,
+            )
+            for e in executions
+        ],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)

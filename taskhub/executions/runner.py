@@ -26,6 +26,7 @@ from taskhub.executions import dispatch, retry
 from taskhub.executions.message import compose
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, write_results
+from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Priority, Subscription
 from taskhub.subscriptions.states import Status
@@ -90,7 +91,9 @@ def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[
         else:
             runnable.append(execution)
 
-    results = _call_tools(runnable, outcomes, now=now)
+    # Monitor alerts carry their event's data: no tool call for them (taskhub/monitoring/alerts.py).
+    results: dict[int, Any] = event_results(runnable)
+    results.update(_call_tools([e for e in runnable if e.pk not in results], outcomes, now=now))
     compose_and_deliver(runnable, results, outcomes, now=now)
     _write_back(outcomes, now=now)
     counts: dict[str, int] = defaultdict(int)
@@ -112,7 +115,9 @@ def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now:
         priority = queues.HIGH if any(e.subscription.kind == Kind.MONITOR for e in pending) else queues.DEFAULT
         started = djtz.now()
         answers = gateway.call_many(
-            [(e.subscription.tool, e.subscription.arguments) for e in pending], priority=priority
+            [(e.subscription.tool, e.subscription.arguments) for e in pending],
+            priority=priority,
+            fetched_since=_tick_of(pending),
         )
         retry_again = []
         for execution in pending:
@@ -136,6 +141,12 @@ def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now:
                 results[execution.pk] = answer
         pending = retry_again
     return results
+
+
+def _tick_of(executions: list[Execution]) -> datetime | None:
+    """The earliest nominal fire time in the batch: any answer fetched since then is this tick's data."""
+    nominal = [e.scheduled_for for e in executions]
+    return min(nominal) if nominal and None not in nominal else None  # type: ignore[type-var]
 
 
 def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
@@ -237,7 +248,11 @@ def _update_subscriptions(outcomes: dict[int, Outcome], *, now: datetime) -> Non
         o.execution.subscription_id
         for o in outcomes.values()
         if o.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
-        and o.execution.subscription.kind == Kind.ONCE
+        and (
+            o.execution.subscription.kind == Kind.ONCE
+            # a monitor set to "alert once, then complete" (taskhub/monitoring)
+            or o.execution.meta.get("alert", {}).get("once", False)
+        )
     }
     if succeeded:
         Subscription.objects.filter(pk__in=succeeded).update(

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from taskhub.core.api import (
     IdCursorPagination,
+    StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -42,6 +43,18 @@ class ChannelIdsField(serializers.ListField):
         return [channel.pk for channel in instance.channels.all()]
 
 
+class MonitorSerializer(serializers.Serializer):
+    """A monitor's alert settings; ranges are checked by the service (errors on ``monitor.<name>``)."""
+
+    interval_s = StrictIntegerField(required=False, min_value=1, help_text="seconds between polls of its tool call")
+    margin = serializers.FloatField(
+        required=False, min_value=0, help_text="hysteresis: re-arm past threshold +/- margin"
+    )
+    cooldown_s = StrictIntegerField(required=False, min_value=0, help_text="no second alert within this many seconds")
+    daily_cap = StrictIntegerField(required=False, min_value=0, help_text="at most this many alerts a day (0: no cap)")
+    alert_once = StrictBooleanField(required=False, help_text="alert once, then complete the subscription")
+
+
 class SubscriptionSerializer(StrictModelSerializer):
     cron = CronField(required=False, allow_null=True, max_length=100)
     channels = ChannelIdsField(child=StrictIntegerField(min_value=1), required=False, max_length=20)
@@ -51,6 +64,7 @@ class SubscriptionSerializer(StrictModelSerializer):
     arguments = serializers.DictField(required=False)
     condition = serializers.DictField(required=False, allow_null=True)
     catch_up_window_s = StrictIntegerField(required=False, min_value=0, max_value=7 * 86400)
+    monitor = MonitorSerializer(required=False, allow_null=True)
 
     class Meta:
         model = Subscription
@@ -72,6 +86,7 @@ class SubscriptionSerializer(StrictModelSerializer):
             "ends_at",
             "missed_policy",
             "catch_up_window_s",
+            "monitor",
             "consecutive_failures",
             "last_fired_at",
             "last_succeeded_at",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
+from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
@@ -103,6 +104,7 @@ def sync_bucket(schedule_id: int) -> None:
 MAINTENANCE: dict[str, tuple[str, int, str]] = {
     "maintenance:reconcile": ("taskhub.reconcile", 60, queues.LOW),
     "maintenance:sweep-due": ("taskhub.sweep_due", 5, queues.HIGH),
+    "monitoring:poll": ("taskhub.monitoring.poll", settings.MONITOR_POLL_TICK_S, queues.HIGH),
     # (named as its first data migration created it, so that row is kept up to date)
     "channels: release held deliveries": ("taskhub.channels.release_held", 60, queues.LOW),
 }

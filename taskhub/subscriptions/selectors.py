@@ -16,7 +16,7 @@ def subscriptions_of(
     user: AbstractBaseUser, *, status: str | None = None, kind: str | None = None
 ) -> QuerySet[Subscription]:
     """``user``'s subscriptions (unknown filter values match nothing rather than erroring)."""
-    qs = Subscription.objects.filter(owner=user).select_related("schedule").prefetch_related("channels")
+    qs = Subscription.objects.filter(owner=user).select_related("schedule", "monitor").prefetch_related("channels")
     if status:
         qs = qs.filter(status=status)
     if kind:

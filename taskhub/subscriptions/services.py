@@ -18,6 +18,8 @@ from taskhub.channels.models import Channel
 from taskhub.channels.services import inbox_channel_for
 from taskhub.core.canonical import call_key
 from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from taskhub.monitoring import conditions
+from taskhub.monitoring import services as monitoring
 from taskhub.subscriptions import scheduling, templates, validation
 from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
 from taskhub.subscriptions.selectors import subscription_scope
@@ -46,6 +48,7 @@ class SubscriptionSpec:
     ends_at: datetime | None = _UNSET
     missed_policy: str = _UNSET
     catch_up_window_s: int = _UNSET
+    monitor: dict[str, Any] | None = _UNSET  # monitor settings (taskhub.monitoring.services.OPTIONS)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def given(self) -> dict[str, Any]:
@@ -106,9 +109,10 @@ def _apply(sub: Subscription, given: dict[str, Any]) -> None:
     elif sub.kind == Kind.MONITOR:
         if "condition" in given:
             sub.condition = given["condition"]
-        if not isinstance(sub.condition, dict) or not sub.condition:
-            raise InvalidInput("condition: required for a monitor", fields={"condition": ["required"]})
-    for name, only_for in (("cron", Kind.PERIODIC), ("run_at", Kind.ONCE), ("condition", Kind.MONITOR)):
+        # Checked against the tool's output schema on every change (the tool may have changed too).
+        sub.condition = conditions.validate(sub.condition, output_fields=validation.tool_output_fields(sub.tool))
+    only = (("cron", Kind.PERIODIC), ("run_at", Kind.ONCE), ("condition", Kind.MONITOR), ("monitor", Kind.MONITOR))
+    for name, only_for in only:
         if given.get(name) is not None and sub.kind != only_for:
             raise InvalidInput(
                 f"{name}: only for {only_for} subscriptions", fields={name: [f"only for kind {only_for}"]}
@@ -142,6 +146,8 @@ def subscription_create(
     sub = Subscription(owner=owner, kind=kind, status=Status.DRAFT, created_from=origin, source_ref=source_ref)
     _apply(sub, given)
     sub.save()
+    if sub.kind == Kind.MONITOR:
+        monitoring.monitor_save(subscription=sub, options=given.get("monitor"))
     channel_ids = given.get("channel_ids")
     sub.channels.set(_owned_channels(owner, channel_ids) if channel_ids else [inbox_channel_for(owner)])
     logger.info("subscription created", extra={"subscription_id": sub.pk, "kind": kind, "origin": origin})
@@ -160,6 +166,8 @@ def subscription_update(
     given = spec.given()
     _apply(sub, given)
     sub.save()
+    if sub.kind == Kind.MONITOR:
+        monitoring.monitor_save(subscription=sub, options=given.get("monitor"))
     if "channel_ids" in given:
         sub.channels.set(_owned_channels(sub.owner, given["channel_ids"]) or [inbox_channel_for(sub.owner)])
     for schedule_id in {old_schedule_id, sub.schedule_id} - {None}:
@@ -214,6 +222,8 @@ def subscription_transition(
     sub = Subscription.objects.get(pk=subscription_id)
     if sub.kind == Kind.PERIODIC and sub.schedule_id:
         scheduling.sync_bucket(sub.schedule_id)
+    elif sub.kind == Kind.MONITOR:
+        monitoring.monitor_sync(subscription_id=sub.pk)
     logger.info(
         "subscription transition", extra={"subscription_id": sub.pk, "action": str(action), "status": str(target)}
     )
@@ -228,6 +238,8 @@ def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None)
     sub.delete()
     if schedule_id:
         scheduling.sync_bucket(schedule_id)
+    if sub.kind == Kind.MONITOR:
+        monitoring.keys_refresh(keys={sub.call_key})
 
 
 def subscriptions_after_runs(*, to_complete: set[int], failed_permanently: set[int]) -> None:

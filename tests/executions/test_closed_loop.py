@@ -9,17 +9,23 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
+from datetime import timedelta
 
 import psutil
 import pytest
 from django.core.management import call_command
+from django.utils import timezone as djtz
+from django_celery_beat.models import PeriodicTask
 
 from agents.worker.tasks import fanout as fanout_task
 from taskhub import queues
 from taskhub.channels.models import Channel, Delivery, InboxMessage
-from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.fanout import fire_key
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
 from taskhub.subscriptions.models import Subscription
+from taskhub.subscriptions.scheduling import bucket_name
+from tests.factories import active_periodic
 from tests.processes import celery_beat, celery_worker, process_env, wait_until
 
 pytestmark = [
@@ -74,6 +80,36 @@ def test_a_subscription_confirmed_through_the_api_is_pushed_at_its_next_fire(
     assert execution.fire_key.endswith(":00+00:00")  # a whole minute: the nominal fire time
     assert execution.tool_snapshot["data"]["location"]["city"] == "Beijing"
     assert execution.meta["attempts"][0]["n"] == 1
+
+
+def test_beat_stopped_across_two_fires_catches_up_the_latest_once_and_records_the_other_missed(
+    alice, settings, tmp_path
+) -> None:
+    settings.SUBSCRIPTION_MIN_INTERVAL_S = 60
+    if djtz.now().second > 40:  # keep the restart inside one minute: the assertions name exact fires
+        time.sleep(61 - djtz.now().second)
+    sub = active_periodic(alice, cron="* * * * *", timezone="UTC", catch_up_window_s=90)
+    now = djtz.now().replace(second=0, microsecond=0)
+    last_fire = now - timedelta(minutes=2)
+    # What a beat stopped right after its fire at `last_fire` leaves behind; the fires at
+    # now-1min and now pass while it is down.
+    ScheduleFire.objects.create(schedule_id=sub.schedule_id, fire_at=last_fire, completed_at=last_fire)
+    PeriodicTask.objects.filter(name=bucket_name(sub.schedule_id)).update(last_run_at=last_fire)
+
+    env = process_env()
+    with (
+        celery_worker(env=env, log_path=tmp_path / "worker.log"),
+        celery_beat(env=env, log_path=tmp_path / "beat.log"),
+    ):
+        wait_until(lambda: InboxMessage.objects.filter(owner=alice).exists(), timeout=60, what="the catch-up push")
+        time.sleep(2)  # a replay of the missed fire would show now
+
+    statuses = dict(Execution.objects.filter(subscription=sub).values_list("fire_key", "status"))
+    assert statuses == {
+        fire_key(now - timedelta(minutes=1)): ExecutionStatus.MISSED,
+        fire_key(now): ExecutionStatus.SUCCEEDED,
+    }
+    assert InboxMessage.objects.filter(owner=alice).count() == 1
 
 
 def _seed(n: int, *, cron: str = "*/5 * * * *") -> int:

@@ -3,7 +3,9 @@
 Public API (import from here):
 
 - ``call(tool, args, *, priority="default", max_age_s=None) -> ToolResult``
-- ``call_many(requests, *, priority="default", max_age_s=None) -> dict[CallKey, ToolResult | TaskHubError]``
+- ``call_many(requests, *, priority="default", max_age_s=None, fetched_since=None)``
+  ``-> dict[CallKey, ToolResult | TaskHubError]``
+- ``reset_process_state()`` (tests: forget this process's registry snapshot and local cache)
 - ``call_key(tool, args) -> CallKey``
 - ``known_tools() -> dict[str, ToolSpec]``
 - ``validate_arguments(tool, args) -> dict`` (normalised; raises ``InvalidInput``)
@@ -20,6 +22,7 @@ from tools.gateway.types import CallKey, ServerConfig, ToolResult, ToolSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
     from taskhub.core.errors import TaskHubError
 
@@ -32,6 +35,7 @@ __all__ = [
     "call_key",
     "call_many",
     "known_tools",
+    "reset_process_state",
     "validate_arguments",
 ]
 
@@ -44,12 +48,23 @@ def call(tool: str, args: dict[str, Any], *, priority: str = "default", max_age_
 
 
 def call_many(
-    requests: Iterable[tuple[str, dict[str, Any]]], *, priority: str = "default", max_age_s: int | None = None
+    requests: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    priority: str = "default",
+    max_age_s: int | None = None,
+    fetched_since: datetime | None = None,
 ) -> dict[CallKey, ToolResult | TaskHubError]:
     """See ``tools.gateway.client.call_many``."""
     from tools.gateway import client
 
-    return client.call_many(requests, priority=priority, max_age_s=max_age_s)
+    return client.call_many(requests, priority=priority, max_age_s=max_age_s, fetched_since=fetched_since)
+
+
+def reset_process_state() -> None:
+    """See ``tools.gateway.client.reset_process_state``."""
+    from tools.gateway import client
+
+    client.reset_process_state()
 
 
 def call_key(tool: str, args: dict[str, Any]) -> CallKey:

@@ -121,21 +121,48 @@ def _fetch(server: ServerConfig, tool: str, args: dict[str, Any]) -> dict[str, A
     return {"text": " ".join(getattr(part, "text", "") for part in result.content)}
 
 
-def _call_validated(key: CallKey, priority: Priority, max_age_s: int | None) -> ToolResult:
-    tool = key[0]
-    spec = _spec(tool)
-    server = registry.current().servers.get(spec.server)
+def _ttl(server: ServerConfig, max_age_s: int | None) -> int:
+    return server.cache_ttl_s if max_age_s is None else min(server.cache_ttl_s, max_age_s)
+
+
+def _server_of(tool: str) -> ServerConfig:
+    server = registry.current().servers.get(_spec(tool).server)
     if server is None:
         raise PermanentError(f"unknown tool {tool!r}", fields={"tool": "unknown or disabled tool"})
-    ttl = server.cache_ttl_s if max_age_s is None else min(server.cache_ttl_s, max_age_s)
+    return server
+
+
+def _cached(key: CallKey, server: ServerConfig, ttl: int, fetched_since: float | None) -> ToolResult | None:
+    """A good-enough cached answer: fresh within ``ttl``, or fetched at or after ``fetched_since``.
+
+    ``fetched_since`` lets every batch of one beat tick share the answer fetched for
+    that tick, however long the tick's fan-out runs past the TTL: one call per
+    distinct (tool, args) per tick.
+    """
     results = _cache()
-    if ttl > 0 and (hit := results.get(key, ttl)) is not None:
-        return _served_from_cache(hit, server, tool)
+    if ttl <= 0:
+        return None
+    hit = results.get(key, ttl)
+    if hit is None and fetched_since is not None:
+        entry = results.stale(key)
+        if entry is not None and entry.fetched_at >= fetched_since:
+            hit = (entry, "tick")
+    return _served_from_cache(hit, server, key[0]) if hit is not None else None
+
+
+def _call_validated(
+    key: CallKey, priority: Priority, max_age_s: int | None, fetched_since: float | None = None
+) -> ToolResult:
+    server = _server_of(key[0])
+    ttl = _ttl(server, max_age_s)
+    if (answer := _cached(key, server, ttl, fetched_since)) is not None:
+        return answer
+    results = _cache()
     flight = SingleFlight(results, key)
     claimed = ttl > 0 and flight.claim(hold_s=server.timeout_s)
     # Another process fetching this key right now: take its answer.
     if ttl > 0 and not claimed and (hit := flight.wait(ttl, timeout_s=server.timeout_s)) is not None:
-        return _served_from_cache(hit, server, tool)
+        return _served_from_cache(hit, server, key[0])
     try:
         return _fetch_and_store(key, server, priority, ttl)
     finally:
@@ -196,32 +223,63 @@ def call(tool: str, args: dict[str, Any], *, priority: str = "default", max_age_
 
 
 def call_many(
-    requests: Iterable[tuple[str, dict[str, Any]]], *, priority: str = "default", max_age_s: int | None = None
+    requests: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    priority: str = "default",
+    max_age_s: int | None = None,
+    fetched_since: datetime | None = None,
 ) -> dict[CallKey, ToolResult | TaskHubError]:
     """Call each distinct (tool, normalised args) once, concurrently; results and errors by ``CallKey``.
 
     An invalid request maps its key (tool, canonical JSON of the args as given) to
-    its ``InvalidInput``/``PermanentError``; other requests still run.
+    its ``InvalidInput``/``PermanentError``; other requests still run. An answer
+    fetched at or after ``fetched_since`` is served even past its TTL (one call per tick).
+    Cached answers are served in this thread; only the misses go to the pool.
     """
     level = _check_priority(priority)
+    since = fetched_since.timestamp() if fetched_since is not None else None
     results: dict[CallKey, ToolResult | TaskHubError] = {}
+    misses: list[CallKey] = []
+    registry.current()  # load the registry (and its DB rows) here, not once per thread
+    for key in _distinct_keys(requests, results):
+        try:
+            server = _server_of(key[0])
+            answer = _cached(key, server, _ttl(server, max_age_s), since)
+        except TaskHubError as exc:
+            results[key] = exc
+            continue
+        if answer is None:
+            misses.append(key)
+        else:
+            results[key] = answer
+
+    def one(key: CallKey) -> ToolResult | TaskHubError:
+        try:
+            return _call_validated(key, level, max_age_s, since)
+        except TaskHubError as exc:
+            return exc
+
+    if len(misses) <= 1:
+        results.update({key: one(key) for key in misses})
+        return results
+    with ThreadPoolExecutor(max_workers=min(settings.TOOLS_CALL_CONCURRENCY, len(misses))) as executor:
+        results.update(zip(misses, executor.map(one, misses), strict=True))
+    return results
+
+
+def _distinct_keys(
+    requests: Iterable[tuple[str, dict[str, Any]]], errors: dict[CallKey, ToolResult | TaskHubError]
+) -> set[CallKey]:
     keys: set[CallKey] = set()
     for tool, args in requests:
         try:
             keys.add(call_key(tool, args))
         except TaskHubError as exc:
-            results[(tool, canonical_json(args))] = exc
-    registry.current()  # load the registry (and its DB rows) here, not once per thread
+            errors[(tool, canonical_json(args))] = exc
+    return keys
 
-    def one(key: CallKey) -> ToolResult | TaskHubError:
-        try:
-            return _call_validated(key, level, max_age_s)
-        except TaskHubError as exc:
-            return exc
 
-    if len(keys) <= 1:
-        results.update({key: one(key) for key in keys})
-        return results
-    with ThreadPoolExecutor(max_workers=min(settings.TOOLS_CALL_CONCURRENCY, len(keys))) as executor:
-        results.update(zip(keys, executor.map(one, keys), strict=True))
-    return results
+def reset_process_state() -> None:
+    """Forget this process's registry snapshot and local cache (tests; after a fork). Redis is untouched."""
+    registry.reset()
+    _cache().clear_local()

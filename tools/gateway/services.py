@@ -61,6 +61,7 @@ def fuel_override_set(*, region: str, grade: str, price: float) -> dict[str, Any
     except ValueError as exc:
         raise InvalidInput(str(exc), fields={"grade" if "grade" in str(exc) else "price": str(exc)}) from exc
     logger.info("fuel override set", extra={"province": province.code, "grade": grade, "price": price})
+    _fuel_prices_changed(province)
     return {"province": province.code, "grade": grade, "price": price}
 
 
@@ -69,6 +70,20 @@ def fuel_override_clear(*, region: str, grade: str | None = None) -> None:
     province = _province(region)
     fuel.clear_override(province, grade, client=get_redis())
     logger.info("fuel override cleared", extra={"province": province.code, "grade": grade})
+    _fuel_prices_changed(province)
+
+
+def _fuel_prices_changed(province: geo.Province) -> None:
+    """Monitors of fuel prices in ``province`` see an override at once: an uncached poll on ``high``."""
+    from taskhub.monitoring.pollers import poll_watched
+
+    def in_province(arguments: dict[str, Any]) -> bool:
+        try:
+            return _province(str(arguments.get("region", ""))) == province
+        except NotFound:
+            return False
+
+    poll_watched(tool="fuel_price", where=in_province)
 
 
 def fuel_overrides() -> dict[str, dict[str, float]]:

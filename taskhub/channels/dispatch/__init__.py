@@ -8,7 +8,7 @@
    ``status -> sending`` with a fresh ``claim_token``; only rows carrying our token
    are sent, so two workers delivering the same execution send each push once;
 3. one ``deliver`` call per channel kind with the claimed messages;
-4. results written back in one UPDATE per distinct outcome (still guarded by the token).
+4. results written back in one ``UPDATE .. FROM (VALUES ..)`` (still guarded by the token).
 
 A row is claimable when it is:
 - ``pending`` (new, or a crash happened before the claim);
@@ -47,6 +47,7 @@ from taskhub.channels.dispatch.health import record_channel_health
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Channel, Delivery, DeliveryStatus, delivery_key
 from taskhub.channels.quiet import quiet_owners
+from taskhub.core.bulk import update_from_values
 from taskhub.core.errors import ErrorKind
 
 logger = logging.getLogger(__name__)
@@ -223,26 +224,29 @@ def _hold(items: list[tuple[int, OutboundMessage]]) -> None:
     )
 
 
+_RESULT_COLUMNS = (
+    ("status", ""),
+    ("error_kind", ""),
+    ("response_summary", ""),
+    ("attempts", "smallint"),
+    ("claim_token", "uuid"),
+    ("payload", "jsonb"),
+    ("sent_at", "timestamptz"),
+)
+
+
 def _record(results: list[tuple[int, int, int, Result]], token: uuid.UUID) -> None:
-    """Write results back: one UPDATE per distinct (status, kind, summary, attempts), guarded by our claim."""
+    """Write results back in one statement, guarded by our claim (a row taken from us is left alone)."""
     now = timezone.now()
-    groups: dict[tuple[str, str, str, int], list[int]] = defaultdict(list)
+    rows = []
     for _index, row_id, attempts, result in results:
         if result.error is None:
-            groups[(DeliveryStatus.SENT, "", result.summary[:500], attempts + 1)].append(row_id)
+            rows.append((row_id, DeliveryStatus.SENT, "", result.summary[:500], attempts + 1, None, None, now))
         else:
-            summary = (result.error.summary or result.error.message)[:500]
-            groups[(DeliveryStatus.FAILED, str(result.error.kind), summary, attempts + 1)].append(row_id)
-    for (status, error_kind, summary, attempts), ids in groups.items():
-        Delivery.objects.filter(id__in=ids, claim_token=token).update(
-            status=status,
-            error_kind=error_kind,
-            response_summary=summary,
-            attempts=attempts,
-            claim_token=None,
-            payload=None,
-            sent_at=now if status == DeliveryStatus.SENT else None,
-        )
+            error = result.error
+            summary = (error.summary or error.message)[:500]
+            rows.append((row_id, DeliveryStatus.FAILED, str(error.kind), summary, attempts + 1, None, None, None))
+    update_from_values(Delivery, columns=_RESULT_COLUMNS, rows=rows, guard=("claim_token", token))
     if results:
         logger.info(
             "deliveries recorded",

@@ -71,9 +71,7 @@ def test_known_tools_lists_schemas_of_every_enabled_server(weather) -> None:
 def test_repeated_call_is_cached_in_process_then_in_redis(weather) -> None:
     assert gateway.call("current_weather", {"city": "Shanghai"}).status == "fresh"
     assert gateway.call("current_weather", {"city": "Shanghai"}).status == "cached"
-    from tools.gateway import client
-
-    client._cache().clear_local()  # another process would only have Redis
+    gateway.reset_process_state()  # another process would only have Redis
     assert gateway.call("current_weather", {"city": "Shanghai"}).status == "cached"
     assert faults.call_count("weather") == 1
     assert gateway.call("current_weather", {"city": "Shanghai"}, max_age_s=0).status == "fresh"
@@ -89,6 +87,21 @@ def test_call_many_calls_each_distinct_pair_once(weather) -> None:
     assert all(r.status == "fresh" for r in results.values())
     assert faults.call_count("weather") == 100
     assert time.monotonic() - started < 30
+
+
+def test_an_answer_fetched_since_the_tick_is_served_past_its_ttl_once_per_tick(servers_url, register) -> None:
+    register("weather", f"{servers_url}/weather/mcp", cache_ttl_s=1)
+    tick = datetime.now(UTC)
+    requests = [("current_weather", {"city": "Shanghai"})]
+    assert next(iter(gateway.call_many(requests, fetched_since=tick).values())).status == "fresh"
+    time.sleep(1.5)  # the cached copy is past its TTL: a plain call fetches again
+    gateway.reset_process_state()
+    later = next(iter(gateway.call_many(requests, fetched_since=tick).values()))
+    assert later.status == "cached"
+    assert faults.call_count("weather") == 1
+    # The next tick needs its own answer.
+    assert next(iter(gateway.call_many(requests, fetched_since=datetime.now(UTC)).values())).status == "fresh"
+    assert faults.call_count("weather") == 2
 
 
 def test_call_many_reports_bad_requests_without_failing_the_others(weather) -> None:

@@ -1,0 +1,151 @@
+"""From fired monitors to alerts: execution rows on the high queue, their data, and their text.
+
+An alert is an ordinary Execution (fire key ``event:<id>``), so it goes through
+the closed-loop pipeline: claimed, delivered on the subscriber's channels with
+their idempotency keys, written back, retried by tier. It carries its event in
+``meta`` and the runner uses the event's data instead of calling the tool
+(``event_results``): the alert says what was observed, when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone as djtz
+
+from taskhub import queues
+from taskhub.executions import dispatch
+from taskhub.executions.rows import NewExecution, insert_executions
+from taskhub.monitoring import conditions
+from taskhub.monitoring.models import Event
+from tools.gateway.types import ToolResult
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One monitor that fired on an event, with what its subscriber will be told."""
+
+    subscription_id: int
+    priority: int
+    once: bool
+    condition: str
+    field: str
+    value: Any
+    previous: Any
+    threshold: float | None
+
+
+def _first_field(condition: dict[str, Any]) -> str:
+    """The field of a condition's first comparison: the value an alert on it shows."""
+    while "all" in condition or "any" in condition:
+        condition = (condition.get("all") or condition.get("any"))[0]
+    return str(condition["field"])
+
+
+def fired(
+    event: Event,
+    subscription_id: int,
+    priority: int,
+    once: bool,
+    field: str,
+    direction: str,
+    threshold: float | None,
+    condition: dict[str, Any] | None,
+) -> Fired:
+    """What monitor ``subscription_id`` (threshold form, or ``condition``) tells about ``event``."""
+    if condition is not None:
+        field, described = _first_field(condition), conditions.describe(condition)
+    else:
+        described = conditions.describe({"field": field, "op": direction, "value": threshold})
+    previous = conditions.lookup(event.previous, field) if event.previous else None
+    return Fired(
+        subscription_id=subscription_id,
+        priority=priority,
+        once=once,
+        condition=described,
+        field=field,
+        value=conditions.lookup(event.payload, field),
+        previous=previous,
+        threshold=threshold,
+    )
+
+
+def fire_key(event_id: int) -> str:
+    return f"event:{event_id}"
+
+
+def create_executions(event: Event, fired: list[Fired]) -> int:
+    """Insert one execution per fired monitor, a committed chunk at a time, each enqueued on ``high`` at once."""
+    observed = event.observed_at.isoformat()
+    size = settings.FANOUT_CHUNK_SIZE
+    created = 0
+    for start in range(0, len(fired), size):
+        rows = [
+            NewExecution(
+                f.subscription_id,
+                fire_key(event.pk),
+                nominal=None,
+                route=queues.route_for_subscription(kind="monitor", priority=f.priority),
+                meta={
+                    "event_id": event.pk,
+                    "alert": {
+                        "condition": f.condition,
+                        "field": f.field,
+                        "value": f.value,
+                        "threshold": f.threshold,
+                        "previous": f.previous,
+                        "observed_at": observed,
+                        "once": f.once,
+                    },
+                },
+            )
+            for f in fired[start : start + size]
+        ]
+        with transaction.atomic():
+            inserted = insert_executions(rows, now=djtz.now())
+            transaction.on_commit(lambda batch=inserted: dispatch.enqueue(batch))
+        created += len(inserted)
+    return created
+
+
+@dataclass(frozen=True)
+class AlertResult(ToolResult):
+    """An event's data standing in for a tool answer, with the alert context for the message."""
+
+    alert: dict[str, Any] = field(default_factory=dict)
+
+
+def event_results(executions: list[Any]) -> dict[int, AlertResult]:
+    """Results for the executions that carry an event (monitor alerts), by execution id; one query."""
+    carrying = [e for e in executions if isinstance(e.meta, dict) and e.meta.get("event_id")]
+    if not carrying:
+        return {}
+    events = Event.objects.in_bulk({e.meta["event_id"] for e in carrying})
+    results: dict[int, AlertResult] = {}
+    for execution in carrying:
+        event = events.get(execution.meta["event_id"])
+        if event is not None:
+            results[execution.pk] = AlertResult(
+                event.payload, "fresh", event.observed_at, event.source, alert=execution.meta.get("alert", {})
+            )
+    return results
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "unknown" if value is None else str(value)
+
+
+def alert_text(*, title: str, timezone: str, alert: dict[str, Any]) -> str:
+    """``Shanghai 92 below 7: price is 6.9 (price < 7; before: 7.95), observed 2026-11-25 14:02 Asia/Shanghai``."""
+    observed = datetime.fromisoformat(alert["observed_at"]).astimezone(ZoneInfo(timezone))
+    return (
+        f"{title}: {alert['field']} is {_shown(alert['value'])} ({alert['condition']}; "
+        f"before: {_shown(alert['previous'])}), observed {observed:%Y-%m-%d %H:%M} {timezone}"
+    )

@@ -1,0 +1,208 @@
+"""Matching one event against the monitors of its key.
+
+Threshold monitors are matched in the database: per compared field, one
+``UPDATE .. RETURNING`` re-arms the fired monitors that are false again past
+their margin, and one disarms and returns those that just became true (edge
+trigger), with cooldown and daily cap in the same WHERE. Each is a range scan of
+the ``monitor_threshold`` index. Other conditions are evaluated in Python in
+keyset chunks. The event row and its key's row are locked for the whole match,
+and an event is matched once (``matched_at``): replaying it changes nothing, and
+an event older than the latest one applied to its key is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone as djtz
+
+from taskhub.monitoring import alerts, conditions
+from taskhub.monitoring.models import Event, Monitor, MonitorKey
+
+logger = logging.getLogger(__name__)
+
+# Directions as SQL, with v = the event's value: when the comparison holds, and
+# when a fired monitor is false again past its margin (hysteresis).
+_HOLDS = {
+    "lt": "threshold > %(v)s",
+    "lte": "threshold >= %(v)s",
+    "gt": "threshold < %(v)s",
+    "gte": "threshold <= %(v)s",
+}
+_REARMS = {
+    "lt": "threshold <= %(v)s AND %(v)s >= threshold + margin",
+    "lte": "threshold < %(v)s AND %(v)s > threshold + margin",
+    "gt": "threshold >= %(v)s AND %(v)s <= threshold - margin",
+    "gte": "threshold > %(v)s AND %(v)s < threshold - margin",
+}
+
+
+def _any_direction(rules: dict[str, str]) -> str:
+    return " OR ".join(f"(direction = '{d}' AND {rule})" for d, rule in rules.items())
+
+
+_WATCHED = "key = %(key)s AND field = %(field)s AND active AND threshold IS NOT NULL"
+_DAY = "(%(t)s::timestamptz AT TIME ZONE timezone)::date"
+REARM_SQL = f"UPDATE monitoring_monitor SET armed = true WHERE {_WATCHED} AND NOT armed AND ({_any_direction(_REARMS)})"  # noqa: S608
+FIRE_SQL = (
+    "UPDATE monitoring_monitor SET armed = false, active = active AND NOT alert_once, "  # noqa: S608
+    f"last_alert_at = %(t)s, alerts_today = CASE WHEN alerts_day = {_DAY} THEN alerts_today + 1 ELSE 1 END, "
+    f"alerts_day = {_DAY} "
+    f"WHERE {_WATCHED} AND armed AND ({_any_direction(_HOLDS)}) "
+    "AND (last_alert_at IS NULL OR last_alert_at <= %(t)s::timestamptz - cooldown_s * interval '1 second') "
+    f"AND (daily_cap = 0 OR alerts_day IS DISTINCT FROM {_DAY} OR alerts_today < daily_cap) "
+    "AND (starts_at IS NULL OR starts_at <= %(t)s) AND (ends_at IS NULL OR ends_at >= %(t)s) "
+    "RETURNING subscription_id, priority, alert_once, field, direction, threshold, NULL"
+)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    event_id: int
+    outcome: str
+    alerts: int
+    match_s: float = 0.0
+    insert_s: float = 0.0
+
+
+def event_match(*, event_id: int) -> MatchResult:
+    """Match event ``event_id`` once, then create and enqueue one execution per alert; safe to repeat.
+
+    Two steps. The match is one transaction (alert states, the key's latest
+    observation, ``matched_at``). The executions are then inserted in chunks,
+    each committed and enqueued at once so workers start delivering while the
+    rest is written; ``done_at`` marks the end. A run cut short between the two
+    is resumed (by a redelivered message or the poller): the fired monitors are
+    found again by their ``last_alert_at`` and the inserts skip what exists.
+    """
+    started = time.perf_counter()
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.done_at is not None:
+            return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
+        # Matched before but cut short before every execution existed: find what it fired.
+        fired = _match(event) if event.matched_at is None else _fired_again(event)
+    match_s = time.perf_counter() - started
+    started = time.perf_counter()
+    alerts.create_executions(event, fired)
+    Event.objects.filter(pk=event.pk).update(done_at=djtz.now())
+    result = MatchResult(
+        event.pk, event.outcome, len(fired), round(match_s, 4), round(time.perf_counter() - started, 4)
+    )
+    logger.info("event matched", extra={f"match_{k}": v for k, v in vars(result).items()})
+    return result
+
+
+def _match(event: Event) -> list[alerts.Fired]:
+    """Update the alert states of the monitors on ``event``'s key; the ones that fire."""
+    state = MonitorKey.objects.select_for_update().filter(pk=event.key).first()
+    fired: list[alerts.Fired] = []
+    if state is None or (state.last_observed_at is not None and event.observed_at <= state.last_observed_at):
+        event.outcome = "ignored"  # nobody watches it, or we already know something newer
+    else:
+        event.outcome, event.previous = "matched", state.last_payload
+        fired = _thresholds(event, state.fields) + _compound(event)
+        state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
+        state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
+    event.alerts, event.matched_at = len(fired), djtz.now()
+    event.save(update_fields=["outcome", "previous", "alerts", "matched_at"])
+    return fired
+
+
+_FIRED_COLUMNS = ("subscription_id", "priority", "alert_once", "field", "direction", "threshold", "condition")
+
+
+def _fired_again(event: Event) -> list[alerts.Fired]:
+    """The monitors this (already matched) event fired: their last alert is its observation."""
+    rows = Monitor.objects.filter(key=event.key, last_alert_at=event.observed_at).values_list(*_FIRED_COLUMNS)
+    return [alerts.fired(event, *row) for row in rows.order_by("pk")]
+
+
+def _thresholds(event: Event, fields: list[str]) -> list[alerts.Fired]:
+    fired: list[alerts.Fired] = []
+    for field in fields:
+        value = conditions.lookup(event.payload, field)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # absent or not a number: no comparison holds, nothing re-arms
+        params = {"key": event.key, "field": field, "v": float(value), "t": event.observed_at}
+        with connection.cursor() as cursor:
+            cursor.execute(REARM_SQL, params)
+            cursor.execute(FIRE_SQL, params)
+            fired += [alerts.fired(event, *row) for row in cursor.fetchall()]
+    return fired
+
+
+def _may_fire(row: dict[str, Any], at: datetime) -> bool:
+    """Cooldown, daily cap and time window of a compound monitor (the threshold SQL says the same)."""
+    if (row["starts_at"] and row["starts_at"] > at) or (row["ends_at"] and row["ends_at"] < at):
+        return False
+    if row["last_alert_at"] is not None and row["last_alert_at"] > at - timedelta(seconds=row["cooldown_s"]):
+        return False
+    day = at.astimezone(ZoneInfo(row["timezone"])).date()
+    return not row["daily_cap"] or row["alerts_day"] != day or row["alerts_today"] < row["daily_cap"]
+
+
+_COMPOUND_COLUMNS = (
+    "pk",
+    "condition",
+    "armed",
+    "last_alert_at",
+    "alerts_day",
+    "alerts_today",
+    "cooldown_s",
+    "daily_cap",
+    "alert_once",
+    "priority",
+    "timezone",
+    "starts_at",
+    "ends_at",
+)
+
+
+def _compound(event: Event) -> list[alerts.Fired]:
+    fired: list[alerts.Fired] = []
+    watching = Monitor.objects.filter(key=event.key, active=True, threshold=None)
+    last = 0
+    while chunk := list(
+        watching.filter(pk__gt=last).order_by("pk").values(*_COMPOUND_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
+    ):
+        last = chunk[-1]["pk"]
+        changed: list[Monitor] = []
+        for row in chunk:
+            holds = conditions.evaluate(row["condition"], event.payload, event.previous)
+            if holds and row["armed"] and _may_fire(row, event.observed_at):
+                day = event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()
+                today = row["alerts_today"] + 1 if row["alerts_day"] == day else 1
+                changed.append(
+                    Monitor(
+                        pk=row["pk"],
+                        armed=False,
+                        active=not row["alert_once"],
+                        last_alert_at=event.observed_at,
+                        alerts_day=day,
+                        alerts_today=today,
+                    )
+                )
+                fired.append(
+                    alerts.fired(event, row["pk"], row["priority"], row["alert_once"], "", "", None, row["condition"])
+                )
+            elif not holds and not row["armed"]:
+                changed.append(
+                    Monitor(
+                        pk=row["pk"],
+                        armed=True,
+                        active=True,
+                        last_alert_at=row["last_alert_at"],
+                        alerts_day=row["alerts_day"],
+                        alerts_today=row["alerts_today"],
+                    )
+                )
+        Monitor.objects.bulk_update(changed, ["armed", "active", "last_alert_at", "alerts_day", "alerts_today"])
+    return fired

@@ -1,0 +1,110 @@
+"""Pollers: each watched tool call (``MonitorKey``) is called once per interval and becomes an event.
+
+One gateway call per distinct (tool, arguments) among active monitors, at the
+tightest interval any of them asks (bounded below by MONITOR_MIN_INTERVAL_S),
+with ``max_age_s`` = that interval so a cached answer is recent enough. Stale
+answers (circuit open) are dropped: old data never triggers an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone as djtz
+
+from taskhub import queues
+from taskhub.core.errors import TaskHubError
+from taskhub.monitoring.models import Event, Monitor, MonitorKey
+from taskhub.monitoring.services import NewEvent, events_record
+
+logger = logging.getLogger(__name__)
+
+POLL_BATCH = 500
+# An event not matched this long after it arrived lost its match message: send another.
+RESUME_AFTER = timedelta(seconds=60)
+
+
+def poll_due(*, now: datetime | None = None) -> int:
+    """Poll the watched keys whose time has come; returns the new events."""
+    now = now or djtz.now()
+    _resume_unmatched(now)
+    _complete_ended(now)
+    with transaction.atomic():
+        due = list(
+            MonitorKey.objects.select_for_update(skip_locked=True)
+            .filter(monitors__gt=0, next_poll_at__lte=now)
+            .order_by("next_poll_at")[:POLL_BATCH]
+        )
+        for state in due:
+            state.next_poll_at = now + timedelta(seconds=state.interval_s)
+        MonitorKey.objects.bulk_update(due, ["next_poll_at"])
+    return _poll(due, fresh=False)
+
+
+def poll_keys(*, keys: list[str], fresh: bool) -> int:
+    """Poll ``keys`` now (``fresh``: bypass the cache); returns the new events."""
+    return _poll(list(MonitorKey.objects.filter(pk__in=keys, monitors__gt=0)), fresh=fresh)
+
+
+def poll_watched(*, tool: str, where: Callable[[dict[str, Any]], bool]) -> list[str]:
+    """Enqueue an immediate, uncached poll (queue ``high``) of the watched calls of ``tool`` whose arguments match."""
+    from agents.worker.monitor_tasks import poll_keys as poll_keys_task
+
+    watched = MonitorKey.objects.filter(tool=tool, monitors__gt=0).values_list("key", "arguments")
+    keys = [key for key, arguments in watched if where(arguments)]
+    if keys:
+        poll_keys_task.apply_async(args=[keys], **queues.route(queues.HIGH).options())
+    logger.info("watched calls polled now", extra={"tool": tool, "keys": len(keys)})
+    return keys
+
+
+def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
+    from tools import gateway
+
+    by_age: dict[int, list[MonitorKey]] = defaultdict(list)
+    for state in states:
+        by_age[0 if fresh else state.interval_s].append(state)
+    events: list[NewEvent] = []
+    for max_age_s, group in by_age.items():
+        answers = gateway.call_many([(s.tool, s.arguments) for s in group], priority="high", max_age_s=max_age_s)
+        for state in group:
+            answer = answers.get(gateway.call_key(state.tool, state.arguments))
+            if isinstance(answer, TaskHubError) or answer is None:
+                logger.info("poll failed", extra={"tool": state.tool, "error": str(answer)})
+            elif answer.status == "stale":
+                logger.info("poll answered stale data: no event", extra={"tool": state.tool})
+            else:
+                events.append(
+                    NewEvent(
+                        source="poll",
+                        # the same answer served twice (cache) is one event
+                        dedupe_id=f"{state.key}:{answer.fetched_at.timestamp():.6f}",
+                        tool=state.tool,
+                        arguments=state.arguments,
+                        payload=answer.data,
+                        observed_at=answer.fetched_at,
+                    )
+                )
+    return len(events_record(events))
+
+
+def _complete_ended(now: datetime) -> None:
+    """Monitors whose ``ends_at`` has passed complete (a few per tick: each is a lifecycle transition)."""
+    from taskhub.subscriptions.services import subscriptions_after_runs
+
+    ended = Monitor.objects.filter(active=True, ends_at__lt=now).values_list("pk", flat=True)[:POLL_BATCH]
+    if ended:
+        subscriptions_after_runs(to_complete=set(ended), failed_permanently=set())
+
+
+def _resume_unmatched(now: datetime) -> None:
+    from agents.worker.monitor_tasks import match_event
+
+    stuck = Event.objects.filter(done_at=None, received_at__lt=now - RESUME_AFTER).values_list("id", flat=True)
+    for event_id in stuck[:POLL_BATCH]:
+        match_event.apply_async(args=[event_id], **queues.route(queues.HIGH).options())

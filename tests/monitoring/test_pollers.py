@@ -1,0 +1,112 @@
+"""Pollers through the real gateway and tool server; alerts through the real runner and inbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from taskhub.channels.models import InboxMessage
+from taskhub.core.errors import TaskHubError
+from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.runner import run_batch
+from taskhub.monitoring import pollers
+from taskhub.monitoring.matching import event_match
+from taskhub.monitoring.models import Event, MonitorKey
+from taskhub.subscriptions.states import Status
+from tests.monitoring.helpers import monitor
+from tools import gateway
+from tools.gateway import services
+from tools.servers import faults
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
+
+
+def _match_all() -> int:
+    return sum(
+        event_match(event_id=pk).alerts
+        for pk in Event.objects.filter(done_at=None).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def _deliver(capture) -> None:  # type: ignore[no-untyped-def]
+    with capture(execute=True):
+        run_batch(list(Execution.objects.values_list("pk", flat=True)))
+
+
+def test_a_poll_calls_each_watched_tool_call_once_and_alerts_through_the_pipeline(
+    alice, bob, django_capture_on_commit_callbacks
+) -> None:
+    below_8 = monitor(alice, condition={"field": "price", "op": "lt", "value": 8})  # offline Shanghai 92: 7.95
+    monitor(bob, condition={"field": "price", "op": "lt", "value": 7})
+    monitor(bob, condition={"field": "prices.95", "op": "gt", "value": 100})
+    assert pollers.poll_due() == 1
+    assert faults.call_count("fuel") == 1  # three monitors, one tool call
+    assert pollers.poll_due() == 0  # not due again before its interval
+    assert _match_all() == 1
+    _deliver(django_capture_on_commit_callbacks)
+    execution = Execution.objects.get()
+    assert (execution.subscription_id, execution.status) == (below_8.pk, ExecutionStatus.SUCCEEDED)
+    message = InboxMessage.objects.get(owner=alice)
+    assert message.body.startswith("Shanghai 92 below 7: price is 7.95 (price < 8; before: unknown), observed ")
+    assert message.body.endswith("Asia/Shanghai")
+    assert faults.call_count("fuel") == 1  # the alert used the event's data: no second call
+
+
+def test_a_key_is_polled_again_once_its_tightest_interval_has_passed(alice, bob, settings) -> None:
+    settings.MONITOR_MIN_INTERVAL_S = 60
+    monitor(alice, interval_s=600)
+    monitor(bob, interval_s=120)
+    state = MonitorKey.objects.get()
+    assert state.interval_s == 120
+    now = timezone.now()
+    assert pollers.poll_due(now=now) == 1
+    assert pollers.poll_due(now=now + timedelta(seconds=119)) == 0
+    assert MonitorKey.objects.get().next_poll_at == now + timedelta(seconds=120)
+    pollers.poll_due(now=now + timedelta(seconds=121))
+    assert MonitorKey.objects.get().next_poll_at == now + timedelta(seconds=241)
+
+
+def test_an_override_seen_by_an_uncached_poll_alerts_at_once(alice, django_capture_on_commit_callbacks) -> None:
+    sub = monitor(alice)
+    pollers.poll_due()
+    services.fuel_override_set(region="上海", grade="92", price=6.9)
+    state = MonitorKey.objects.get()
+    assert pollers.poll_keys(keys=[state.key], fresh=False) == 0  # the cached 7.95 is no news
+    assert pollers.poll_keys(keys=[state.key], fresh=True) == 1
+    assert _match_all() == 1
+    _deliver(django_capture_on_commit_callbacks)
+    body = InboxMessage.objects.get(subscription_id=sub.pk).body
+    assert "price is 6.9 (price < 7; before: 7.95)" in body
+
+
+def test_stale_data_never_triggers_an_alert(alice) -> None:
+    # The cache holds 6.9 (fetched for someone else), then the fuel server fails and its circuit opens.
+    services.fuel_override_set(region="Shanghai", grade="92", price=6.9)
+    assert gateway.call("fuel_price", {"region": "Shanghai", "grade": "92"}).data["price"] == 6.9
+    monitor(alice)
+    faults.set_fault("fuel", "temporary")
+    answers = []
+    for _ in range(6):
+        try:
+            answers.append(gateway.call("fuel_price", {"region": "Shanghai", "grade": "92"}, max_age_s=0).status)
+        except TaskHubError as exc:  # the failures that open the circuit
+            answers.append(type(exc).__name__)
+    assert answers[-1] == "stale"
+    assert pollers.poll_keys(keys=[MonitorKey.objects.get().key], fresh=True) == 0
+    assert not Event.objects.exists()
+    assert not Execution.objects.exists()
+
+
+def test_alert_once_completes_the_subscription_after_its_alert_is_delivered(
+    alice, django_capture_on_commit_callbacks
+) -> None:
+    sub = monitor(alice, alert_once=True)
+    services.fuel_override_set(region="Shanghai", grade="92", price=6.9)
+    pollers.poll_due()
+    assert _match_all() == 1
+    _deliver(django_capture_on_commit_callbacks)
+    sub.refresh_from_db()
+    assert sub.status == Status.COMPLETED
+    assert MonitorKey.objects.get().monitors == 0
