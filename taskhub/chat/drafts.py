@@ -3,7 +3,7 @@
 Every check runs before anything is written: a known tool, a known place,
 arguments valid against the tool's input schema, a schedule within the limits
 (in the user's time zone), a monitor condition that is data over the tool's
-output fields with a numeric threshold. The schedule checks are
+output fields with a numeric threshold. The schedule and condition checks are
 ``subscription_create``'s own (it validates before it writes, in one
 transaction); its ``InvalidInput`` maps to a slot here too. A failure is a
 ``DraftProblem`` naming the slot the follow-up question asks about, never an
@@ -24,9 +24,6 @@ from taskhub.subscriptions.services import SubscriptionSpec
 from tools.geo import find_place, find_province
 
 PLACE_ARGUMENT = {"current_weather": "city", "weather_forecast": "city", "fuel_price": "region"}
-NUMERIC_OPS = frozenset({"lt", "lte", "gt", "gte", "pct_drop", "pct_rise"})
-OPS = NUMERIC_OPS | {"eq", "ne", "changed"}
-MAX_CONDITION_DEPTH = 3
 
 # Templates the chat gives the subscriptions it drafts (placeholders are output fields of the tool).
 TEMPLATES: dict[str, tuple[str, str]] = {
@@ -101,26 +98,6 @@ def _check_place(tool: str, arguments: dict[str, Any]) -> None:
         raise DraftProblem(Slot.PLACE, f"I don't know the place {value!r}")
 
 
-def _check_condition(condition: Any, fields: frozenset[str] | None, depth: int = 0) -> None:
-    if not isinstance(condition, dict) or depth > MAX_CONDITION_DEPTH:
-        raise DraftProblem(Slot.THRESHOLD, "the condition is not understood")
-    for key in ("all", "any"):
-        if key in condition:
-            parts = condition[key]
-            if set(condition) != {key} or not isinstance(parts, list) or not parts:
-                raise DraftProblem(Slot.THRESHOLD, f"'{key}' needs a list of conditions")
-            for part in parts:
-                _check_condition(part, fields, depth + 1)
-            return
-    field, op, value = condition.get("field"), condition.get("op"), condition.get("value")
-    if set(condition) - {"field", "op", "value"} or op not in OPS:
-        raise DraftProblem(Slot.THRESHOLD, "the condition is not understood")
-    if not isinstance(field, str) or (fields is not None and field not in fields):
-        raise DraftProblem(Slot.THRESHOLD, f"the tool gives no value called {field!r}")
-    if op in NUMERIC_OPS and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise DraftProblem(Slot.THRESHOLD, f"the threshold must be a number, not {value!r}")
-
-
 def _slot_for(fields: dict[str, Any]) -> Slot:
     """The slot a validation error's field belongs to."""
     names = " ".join(fields)
@@ -168,7 +145,7 @@ def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, Subs
                 run_at = run_at.replace(tzinfo=ZoneInfo(timezone))
             spec.run_at = run_at  # in the future? checked by subscription_create before it writes
         else:
-            _check_condition(draft.condition, validation.tool_output_fields(tool))
+            # Checked by subscription_create (taskhub.monitoring.conditions: data over the tool's output fields).
             spec.condition = draft.condition
     except InvalidInput as exc:
         raise problem_of(exc) from None
