@@ -11,10 +11,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
 @pytest.fixture
 def chat(api_for, shanghai_user, settings):  # type: ignore[no-untyped-def]
-    from agents.chat.parsers import embedded_parser
-
-    if embedded_parser() is None:
-        pytest.skip("the embedded parser (agents/chat/grammar) is not installed")
     settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
     api = api_for(shanghai_user)
 

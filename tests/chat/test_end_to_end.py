@@ -1,7 +1,7 @@
 """From a Chinese sentence to a message in the user's inbox: chat -> card -> confirm -> bucket -> fire -> inbox.
 
-Two variants: the LLM path (the stub scripted with the intent a model would give),
-and the default embedded parser, which runs once that parser is installed.
+Two variants: the default embedded parser, and the LLM path (the stub scripted
+with the intent a model would give).
 """
 
 from __future__ import annotations
@@ -67,10 +67,14 @@ def test_a_chinese_sentence_ends_as_an_inbox_message_through_the_llm_parser(api_
 def test_a_chinese_sentence_ends_as_an_inbox_message_through_the_embedded_parser(
     api_for, shanghai_user, settings
 ) -> None:
-    from agents.chat.parsers import embedded_parser
-
-    if embedded_parser() is None:
-        pytest.skip("the embedded parser (agents/chat/grammar) is not installed yet")
     settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
     message = _sentence_to_inbox(api_for(shanghai_user), shanghai_user)
     assert "°C" in message.body
+
+
+def test_without_an_llm_the_chat_uses_the_embedded_parser(settings) -> None:
+    from agents.chat.grammar import EmbeddedParser
+    from agents.chat.parsers import get_parser
+
+    settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
+    assert isinstance(get_parser(), EmbeddedParser)
