@@ -198,7 +198,7 @@ def compose_and_deliver(
                     body=body,
                     urgent=execution.subscription.priority == Priority.URGENT
                     or execution.subscription.kind == Kind.MONITOR,
-                    data={"tool": execution.subscription.tool, "result": result.data, "status": result.status},
+                    data=_payload(execution, result),
                 )
             )
     failures: dict[int, list[Any]] = defaultdict(list)
@@ -212,6 +212,14 @@ def compose_and_deliver(
         retryable = [f for f in failed if f.error_kind != ErrorKind.PERMANENT]
         worst = retryable[0] if retryable else failed[0]
         _fail(outcomes[execution.pk], worst.error_kind or ErrorKind.TEMPORARY, f"delivery failed: {worst.error}")
+
+
+def _payload(execution: Execution, result: Any) -> dict[str, Any]:
+    """The structured part of a push (webhooks carry it): the tool's answer and, for an alert, its context."""
+    payload = {"tool": execution.subscription.tool, "result": result.data, "status": result.status}
+    if alert := getattr(result, "alert", None):  # value, threshold, previous value, observed at
+        payload["alert"] = alert
+    return payload
 
 
 def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
