@@ -89,6 +89,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'taskhub.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # make run's web, worker and beat processes write to one SQLite file. IMMEDIATE
+    # transactions take the write lock when they begin, so a writer waits its turn
+    # (up to ``timeout`` s) instead of failing with "database is locked" when a read
+    # turns into a write; WAL lets readers go on while one process writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parallel checkouts (and parallel test runs) may share one server: the test
