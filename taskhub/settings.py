@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "taskhub.subscriptions",
     "taskhub.executions",
     "taskhub.channels",
+    "taskhub.chat",
     "taskhub.monitoring",
     "tools.gateway",
 ]
@@ -214,6 +215,8 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=10.0)
+# Retries inside the SDK per request; the chat falls back to a question anyway, so keep it small.
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=1)
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {

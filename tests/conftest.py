@@ -66,7 +66,7 @@ def clean_gateway(redis_db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def tool_servers_url():  # type: ignore[no-untyped-def]
-    """One real tool-server process (weather, fuel; offline providers) for the whole session."""
+    """One real tool-server process (weather, fuel, reminder; offline providers) for the whole session."""
     from tests.processes import tool_servers
 
     with tool_servers() as url:
@@ -75,14 +75,14 @@ def tool_servers_url():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def tools_registry(tool_servers_url, clean_gateway):  # type: ignore[no-untyped-def]
-    """The weather and fuel servers registered in the gateway, with no fault and zero call counts.
+    """The weather, fuel and reminder servers registered in the gateway, with no fault and zero call counts.
 
     Subscriptions validate their tool and arguments against this registry.
     """
     from tools.gateway import registry, services
     from tools.gateway.models import ToolServer
 
-    for name in ("weather", "fuel"):
+    for name in ("weather", "fuel", "reminder"):
         services.tool_server_save(
             server=ToolServer(name=name, url=f"{tool_servers_url}/{name}/mcp", breaker_reset_s=1, rate_burst=100)
         )

@@ -70,11 +70,18 @@ def tool_servers(*, port: int | None = None, env: dict[str, str] | None = None) 
 
     The servers need only Redis: the child gets this test's REDIS_URL.
     """
-    port = port or free_port()
     child_env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1", **(env or {}))
-    cmd = [sys.executable, "-m", "uvicorn", "tools.servers.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    with asgi_server("tools.servers.app:app", port=port, env=child_env) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def asgi_server(app: str, *, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``uvicorn app`` in a real process on loopback (environment ``env``, default this one); yields its URL."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
         wait_for_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.utils import timezone
 
 from taskhub.channels.models import InboxMessage
@@ -78,7 +79,8 @@ def inbox_write(items: Sequence[InboxItem]) -> list[InboxMessage]:
     created = InboxMessage.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["key"], update_fields=["key"]
     )
-    _publish(created)
+    # Announced once committed: a rolled-back write must not ping anyone.
+    transaction.on_commit(lambda: _publish(created))
     return created
 
 

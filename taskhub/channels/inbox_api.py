@@ -42,6 +42,7 @@ class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """The user's inbox, newest first; ``?unread=true`` for unread only. Live: ``/inbox/stream/`` (SSE)."""
 
     serializer_class = InboxMessageSerializer
+    lookup_value_regex = "[0-9]+"  # "read-all", "stream" are not message ids (and the schema says so)
     pagination_class = IdCursorPagination
 
     def get_queryset(self) -> QuerySet[InboxMessage]:

@@ -34,6 +34,18 @@ def test_inbox_fan_out_costs_a_fixed_number_of_queries(django_user_model) -> Non
     assert len(queries) <= 8, [q["sql"][:80] for q in queries]
 
 
+def test_an_inbox_push_is_stored_with_its_ledger_row_already_sent(alice, execution) -> None:
+    message = message_for(execution, inbox_channel_for(alice))
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_messages([message])[0].status == "sent"
+    row = Delivery.objects.get()
+    assert (row.status, row.attempts, row.claim_token, row.idempotency_key) == ("sent", 1, None, message.key)
+    assert row.sent_at is not None
+    assert InboxMessage.objects.get().key == message.key
+    # No claim and no second write of the ledger row.
+    assert not [q for q in queries if q["sql"].startswith('UPDATE "channels_delivery"')]
+
+
 def test_delivering_the_same_message_again_is_a_duplicate_and_sends_nothing(alice, execution) -> None:
     message = message_for(execution, inbox_channel_for(alice))
     assert deliver_messages([message])[0].status == "sent"

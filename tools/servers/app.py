@@ -1,4 +1,4 @@
-"""Every tool server in one ASGI app: ``/weather/mcp``, ``/fuel/mcp``.
+"""Every tool server in one ASGI app: ``/weather/mcp``, ``/fuel/mcp``, ``/reminder/mcp``.
 
 ``make run`` and the Docker ``tools`` role serve this on port 8100:
 ``uvicorn tools.servers.app:app --port 8100``. Each server keeps its own fault
@@ -14,10 +14,10 @@ from mcp.server import MCPServer
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from tools.servers import base, config, fuel, weather
+from tools.servers import base, config, fuel, reminder, weather
 from tools.servers.faults import FaultMiddleware
 
-SERVERS: tuple[MCPServer, ...] = (weather.server, fuel.server)
+SERVERS: tuple[MCPServer, ...] = (weather.server, fuel.server, reminder.server)
 
 
 def build(host: str = config.HOST) -> Starlette:

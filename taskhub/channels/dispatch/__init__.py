@@ -2,6 +2,9 @@
 
 ``deliver_messages`` is the one entry point the execution pipeline calls. Per batch:
 
+0. pushes to channels that only write our database (``in_database``: the inbox) and
+   have no ledger row yet are stored with their row, already ``sent``, in one
+   transaction (``dispatch.direct``); the steps below handle everything else;
 1. one ``bulk_create(ignore_conflicts=True)`` of ``Delivery`` rows keyed by
    ``delivery_key(subscription, fire_key, channel)``: a push is recorded once, ever;
 2. one compare-and-set UPDATE claims the claimable rows (below) for this call:
@@ -43,6 +46,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from taskhub.channels import kinds
+from taskhub.channels.dispatch.direct import deliver_in_database
 from taskhub.channels.dispatch.health import record_channel_health
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Channel, Delivery, DeliveryStatus, delivery_key
@@ -136,6 +140,22 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             outcomes[index] = _outcome(message, DUPLICATE)  # the same push twice in one call
         else:
             live[message.key] = index
+    quiet = quiet_owners({channels[messages[i].channel_id].owner_id for i in live.values()}, now=now)
+    direct = deliver_in_database(
+        [
+            Envelope(message=messages[i], channel=channels[messages[i].channel_id], key=key)
+            for key, i in live.items()
+            if kinds.backend_for(channels[messages[i].channel_id].kind).in_database
+            and (messages[i].urgent or channels[messages[i].channel_id].owner_id not in quiet)
+        ],
+        now=now,
+    )
+    healthy = []
+    for key, result in direct.items():
+        index = live.pop(key)
+        outcomes[index] = _outcome(messages[index], SENT)
+        healthy.append((channels[messages[index].channel_id], result))
+    record_channel_health(healthy)
     if not live:
         return [outcomes[i] for i in range(len(messages))]
 
@@ -154,7 +174,6 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
     rows = Delivery.objects.filter(idempotency_key__in=keys).values_list(
         "idempotency_key", "id", "status", "claim_token", "error_kind", "response_summary", "attempts"
     )
-    quiet = quiet_owners({channels[messages[i].channel_id].owner_id for i in live.values()}, now=now)
     to_hold: list[tuple[int, OutboundMessage]] = []
     by_kind: dict[str, list[tuple[int, Envelope, int, int]]] = defaultdict(list)
     for key, row_id, status, claim, error_kind, summary, attempts in rows:

@@ -58,11 +58,16 @@ class PushChannel:
     ``dedupes`` says whether the receiver can recognise a repeat of the same key
     (a webhook's ``webhook-id``): only such channels are re-sent after a crash left a
     delivery in ``sending``. ``may_disable`` is False where failures are ours, not the user's.
+    ``in_database`` channels are delivered in one transaction with their ledger rows.
     """
 
     kind: ClassVar[str]
     dedupes: ClassVar[bool] = False
     may_disable: ClassVar[bool] = True
+    # True when ``deliver`` only writes TaskHub's own database and either stores the
+    # whole batch or raises: the ledger then records the push as sent in the same
+    # transaction, with no claim and no second write.
+    in_database: ClassVar[bool] = False
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """Send every envelope; return one ``Result`` per envelope, in order. Never raise per item."""

@@ -15,6 +15,7 @@ class InboxChannel(PushChannel):
     # A message is stored under its delivery key (unique): storing it again is a no-op,
     # so a delivery left in "sending" by a crash may safely be sent again (exactly once).
     dedupes = True
+    in_database = True
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """One INSERT for the whole batch; a database error propagates and fails the batch as a whole."""

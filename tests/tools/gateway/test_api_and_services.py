@@ -75,6 +75,6 @@ def test_register_tools_is_idempotent_and_keeps_operator_edits(django_capture_on
         call_command("register_tools", base_url="http://127.0.0.1:8100")
     ToolServer.objects.filter(name="fuel").update(enabled=False)
     call_command("register_tools", base_url="http://127.0.0.1:8100")
-    assert ToolServer.objects.count() == 2
+    assert ToolServer.objects.count() == 3  # weather, fuel, reminder
     assert ToolServer.objects.get(name="weather").url == "http://127.0.0.1:8100/weather/mcp"
     assert not ToolServer.objects.get(name="fuel").enabled

@@ -9,11 +9,11 @@ from django.core.management.base import BaseCommand
 
 from tools.gateway import services
 
-BUNDLED = ("weather", "fuel")
+BUNDLED = ("weather", "fuel", "reminder")
 
 
 class Command(BaseCommand):
-    help = "Register the bundled MCP tool servers (weather, fuel) unless already registered."
+    help = "Register the bundled MCP tool servers (weather, fuel, reminder) unless already registered."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--base-url", default=settings.TOOLS_BASE_URL, help="where tools.servers.app listens")

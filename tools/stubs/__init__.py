@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services (scripted, not the real thing) for tests and offline demos."""
