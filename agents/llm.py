@@ -73,9 +73,10 @@ def classify(exc: openai.OpenAIError) -> TaskHubError:
     return InvalidOutput(f"llm answer unusable: {type(exc).__name__}: {exc}")
 
 
-def _create(**kwargs: Any) -> Any:
+def _create(*, timeout: float | None = None, **kwargs: Any) -> Any:
+    api = client() if timeout is None else client().with_options(timeout=timeout)
     try:
-        return client().chat.completions.create(model=settings.OPENAI_MODEL, **kwargs)
+        return api.chat.completions.create(model=settings.OPENAI_MODEL, **kwargs)
     except openai.OpenAIError as exc:
         raise classify(exc) from exc
 
@@ -114,17 +115,19 @@ def structured(*, system: str, user: str, tool: str, description: str, output: t
         raise InvalidOutput(f"llm answer unusable: {exc.error_count()} validation error(s)") from None
 
 
-def word_message(text: str, *, context: dict[str, Any] | None = None) -> str | None:
+def word_message(text: str, *, context: dict[str, Any] | None = None, timeout: float | None = None) -> str | None:
     """``text`` in friendlier words, or None (no LLM configured, any failure, an empty answer).
 
     Callers send ``text`` itself when this returns None: wording is a nicety, never a dependency.
+    ``timeout`` (seconds) bounds this one call below ``OPENAI_TIMEOUT``.
     """
     if not configured():
         return None
     payload = json.dumps({"message": text, "context": context or {}}, ensure_ascii=False, default=str)
     try:
         completion = _create(
-            messages=[{"role": "system", "content": WORDING_PROMPT}, {"role": "user", "content": payload}]
+            messages=[{"role": "system", "content": WORDING_PROMPT}, {"role": "user", "content": payload}],
+            timeout=timeout,
         )
         content = (completion.choices[0].message.content or "").strip() if completion.choices else ""
     except TaskHubError as exc:

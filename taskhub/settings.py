@@ -138,6 +138,10 @@ SUBSCRIPTION_MIN_INTERVAL_S = env.int("SUBSCRIPTION_MIN_INTERVAL_S", default=300
 SUBSCRIPTION_MAX_ACTIVE_PER_USER = env.int("SUBSCRIPTION_MAX_ACTIVE_PER_USER", default=100)
 TEMPLATE_MAX_LENGTH = env.int("TEMPLATE_MAX_LENGTH", default=2000)
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
+# Optional LLM wording of push messages (needs OPENAI_API_KEY or OPENAI_BASE_URL); the
+# template's text is sent whenever the LLM is absent, slow or failing.
+MESSAGE_WORDING = env.bool("MESSAGE_WORDING", default=False)
+MESSAGE_WORDING_BUDGET_S = env.float("MESSAGE_WORDING_BUDGET_S", default=5.0)
 
 # --- Executions -------------------------------------------------------------
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)

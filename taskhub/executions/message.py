@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,3 +49,28 @@ def compose(sub: Subscription, result: Any, *, now: datetime) -> tuple[str, str]
         template, values_for(sub, result.data, stale=stale, now=now), max_length=settings.MESSAGE_MAX_LENGTH
     )
     return sub.title, body
+
+
+def reworded(bodies: Iterable[str]) -> dict[str, str]:
+    """The LLM's wording of each distinct body, within the batch's ``MESSAGE_WORDING_BUDGET_S``.
+
+    Only with ``MESSAGE_WORDING`` on and an LLM configured. A body the LLM could not
+    word in time (absent, slow, failing, budget spent) is left out: its template
+    text is sent. Identical bodies (same template and data) are worded once.
+    """
+    if not settings.MESSAGE_WORDING:
+        return {}
+    from agents import llm
+
+    if not llm.configured():
+        return {}
+    deadline = time.monotonic() + settings.MESSAGE_WORDING_BUDGET_S
+    worded: dict[str, str] = {}
+    for body in dict.fromkeys(bodies):
+        remaining = deadline - time.monotonic()
+        if remaining < 0.1:
+            break
+        text = llm.word_message(body, timeout=min(remaining, settings.OPENAI_TIMEOUT))
+        if text:
+            worded[body] = text
+    return worded

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,6 +51,11 @@ _COLUMNS = (
 )
 
 
+def _uuid_sql() -> str:
+    # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
+    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+
+
 def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[InsertedExecution]:
     """Insert ``rows``; a (subscription, fire key) that exists is skipped. Returns only the new rows.
 
@@ -62,7 +66,8 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
         return []
     table = connection.ops.quote_name(Execution._meta.db_table)
     lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
-    placeholders = "(" + ", ".join(f"%s{cast('jsonb')}" if c == "meta" else "%s" for c in _COLUMNS) + ")"
+    # Constants are literals and the public id is made by the database: 8 parameters a row, not 13.
+    placeholders = f"(%s, %s, {_uuid_sql()}, %s, 0, %s, %s, %s, '', '', '', %s{cast('jsonb')}, %s)"
     params: list[object] = []
     for row in rows:
         in_flight = row.status == ExecutionStatus.QUEUED
@@ -70,15 +75,10 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
             (
                 row.subscription_id,
                 row.fire_key,
-                uuid.uuid4().hex if connection.vendor == "sqlite" else uuid.uuid4(),
                 row.status,
-                0,
                 param(row.nominal),
                 param(now) if in_flight else None,
                 param(lease) if in_flight else None,
-                "",
-                "",
-                "",
                 json.dumps(row.meta),
                 param(now),
             )
@@ -105,11 +105,6 @@ class Tick:
     nominal: datetime
     lateness_s: float
     missed_keys: tuple[str, ...] = ()
-
-
-def _uuid_sql() -> str:
-    # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
-    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
 
 
 def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: datetime) -> list[InsertedExecution]:

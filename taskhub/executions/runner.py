@@ -23,7 +23,7 @@ from django.utils import timezone as djtz
 from taskhub import queues
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
-from taskhub.executions.message import compose
+from taskhub.executions.message import compose, reworded
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, write_results
 from taskhub.monitoring.alerts import event_results
@@ -175,9 +175,12 @@ def compose_and_deliver(
         channel_ids[sub_id].append(channel_id)
 
     messages = []
+    composed = {e.pk: compose(e.subscription, results[e.pk], now=now) for e in ok}
+    worded = reworded(body for _, body in composed.values())
     for execution in ok:
         result = results[execution.pk]
-        title, body = compose(execution.subscription, result, now=now)
+        title, body = composed[execution.pk]
+        body = worded.get(body, body)
         execution.message = body
         execution.tool_snapshot = {
             "data": result.data,

@@ -115,3 +115,34 @@ def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, t
     services.subscription_transition(subscription_id=sub.pk, action="pause")
     assert run_batch(ids) == {ExecutionStatus.SKIPPED: 1}
     assert faults.call_count("weather") == 0
+
+
+@pytest.fixture
+def wording(llm_stub, settings):  # type: ignore[no-untyped-def]
+    settings.MESSAGE_WORDING = True
+    settings.MESSAGE_WORDING_BUDGET_S = 2
+    return llm_stub
+
+
+def test_with_wording_on_the_llms_words_are_pushed_and_identical_messages_worded_once(alice, wording) -> None:
+    subs = [active_periodic(alice, template="{title}: {temperature_c}°C") for _ in range(3)]
+    wording.script({"content": "Good morning! Beijing is mild today."})
+
+    assert run_batch(_fan_out(*subs)) == {ExecutionStatus.SUCCEEDED: 3}
+
+    assert set(InboxMessage.objects.values_list("body", flat=True)) == {"Good morning! Beijing is mild today."}
+    assert set(Execution.objects.values_list("message", flat=True)) == {"Good morning! Beijing is mild today."}
+    assert len(wording.seen()) == 1  # three identical template texts, one LLM call
+
+
+@pytest.mark.parametrize(
+    "step", [{"status": 500, "error": "overloaded"}, {"delay_s": 3, "content": "too late"}], ids=["failing", "slow"]
+)
+def test_a_failing_or_slow_llm_leaves_the_template_text(alice, wording, step) -> None:
+    wording.script(step)
+    assert run_batch(_fan_out(active_periodic(alice, template="{title}: {temperature_c}°C"))) == {
+        ExecutionStatus.SUCCEEDED: 1
+    }
+    body = InboxMessage.objects.get().body
+    assert body.startswith("Beijing weather: ")
+    assert body.endswith("°C")
