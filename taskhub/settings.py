@@ -90,12 +90,23 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'taskhub.sqlite3'}"),
 }
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if _SQLITE:
+    # make run's web, worker and beat processes write to one SQLite file. IMMEDIATE
+    # transactions take the write lock when they begin, so a writer waits its turn
+    # (up to ``timeout`` s) instead of failing with "database is locked" when a read
+    # turns into a write; WAL lets readers go on while one process writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parallel checkouts (and parallel test runs) may share one server: the test
-# database name can be set so they do not collide.
-if env.str("TEST_DATABASE_NAME", default=""):
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+# database name can be set so they do not collide. On SQLite it is a file, not
+# Django's in-memory default, so the tests' worker processes open the same database.
+_TEST_DATABASE_NAME = env.str("TEST_DATABASE_NAME", default="" if not _SQLITE else str(VAR_DIR / "test.sqlite3"))
+if _TEST_DATABASE_NAME:
+    DATABASES["default"]["TEST"] = {"NAME": _TEST_DATABASE_NAME}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -36,6 +36,9 @@ def process_env(**overrides: str) -> dict[str, str]:
     if db["ENGINE"].endswith("postgresql"):
         user = f"{db['USER']}@" if db["USER"] else ""
         env["DATABASE_URL"] = f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    elif db["ENGINE"].endswith("sqlite3") and not connection.is_in_memory_db():
+        # SQLite (make run's default): the test database is a file (settings), children open it too
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     env["REDIS_URL"] = settings.REDIS_URL
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
     env["PYTHONUNBUFFERED"] = "1"

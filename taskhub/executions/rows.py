@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import update_from_values
+from taskhub.core.bulk import cast, param, update_from_values
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -67,9 +67,7 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
     table = connection.ops.quote_name(Execution._meta.db_table)
     lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
     # Constants are literals and the public id is made by the database: 8 parameters a row, not 13.
-    # psycopg sends text for a str parameter: jsonb needs the cast.
-    meta = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = f"(%s, %s, {_uuid_sql()}, %s, 0, %s, %s, %s, '', '', '', {meta}, %s)"
+    placeholders = f"(%s, %s, {_uuid_sql()}, %s, 0, %s, %s, %s, '', '', '', %s{cast('jsonb')}, %s)"
     params: list[object] = []
     for row in rows:
         in_flight = row.status == ExecutionStatus.QUEUED
@@ -78,11 +76,11 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
                 row.subscription_id,
                 row.fire_key,
                 row.status,
-                row.nominal,
-                now if in_flight else None,
-                lease if in_flight else None,
+                param(row.nominal),
+                param(now) if in_flight else None,
+                param(lease) if in_flight else None,
                 json.dumps(row.meta),
-                now,
+                param(now),
             )
         )
     # Only our table name, column names and %s placeholders are interpolated; values are parameters.
@@ -137,10 +135,10 @@ def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: date
         "schedule": tick.schedule_id,
         "after": after_id,
         "upto": upto_id,
-        "nominal": tick.nominal,
+        "nominal": param(tick.nominal),
         "lateness": tick.lateness_s,
-        "now": now,
-        "lease": lease,
+        "now": param(now),
+        "lease": param(lease),
         **{f"key{i}": key for i, (key, _) in enumerate(keys)},
     }
     status = f"CASE WHEN f.current_fire AND {runs} THEN 'queued' ELSE 'missed' END"

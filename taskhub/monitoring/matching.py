@@ -1,13 +1,28 @@
 """Matching one event against the monitors of its key.
 
-Threshold monitors are matched in the database: per compared field, one
-``UPDATE .. RETURNING`` re-arms the fired monitors that are false again past
-their margin, and one disarms and returns those that just became true (edge
-trigger), with cooldown and daily cap in the same WHERE. Each is a range scan of
-the ``monitor_threshold`` index. Other conditions are evaluated in Python in
-keyset chunks. The event row and its key's row are locked for the whole match,
-and an event is matched once (``matched_at``): replaying it changes nothing, and
-an event older than the latest one applied to its key is ignored.
+The alert state, the rules every monitor follows (v: the event's value, t: its observed_at):
+
+- edge trigger: an armed monitor whose condition holds fires, and is disarmed;
+- re-arm: a disarmed monitor re-arms once its condition is false again; a threshold
+  only once v is also past threshold + margin (lt, lte) or threshold - margin (gt, gte);
+- cooldown: no fire while ``last_alert_at > t - cooldown_s`` (a crossing held back
+  fires at the first event after it if the condition still holds);
+- daily cap: no fire once ``alerts_today >= daily_cap > 0`` on ``alerts_day``, t's
+  date in the monitor's time zone; the first fire of a new day counts 1;
+- alert once: a fire of an ``alert_once`` monitor makes it inactive;
+- window: no fire before ``starts_at`` or after ``ends_at``;
+- fired: (subscription_id, priority, alert_once, field, direction, threshold, condition).
+
+Two implementations of these rules. On PostgreSQL, threshold monitors are matched
+in the database: per compared field, one ``UPDATE .. RETURNING`` re-arms
+(``REARM_SQL``) and one disarms and returns those that fire (``FIRE_SQL``),
+each a range scan of the ``monitor_threshold`` index. Compound conditions, and
+threshold monitors on any other database (SQLite under ``make run``) or when
+asked (``portable=True``), are evaluated in Python in keyset chunks
+(``_evaluate``, with ``_may_fire``). The event row and its key's row are locked
+for the whole match, and an event is matched once (``matched_at``): replaying
+it changes nothing, and an event older than the latest one applied to its key is
+ignored.
 """
 
 from __future__ import annotations
@@ -72,7 +87,7 @@ class MatchResult:
     insert_s: float = 0.0
 
 
-def event_match(*, event_id: int) -> MatchResult:
+def event_match(*, event_id: int, portable: bool | None = None) -> MatchResult:
     """Match event ``event_id`` once, then create and enqueue one execution per alert; safe to repeat.
 
     Two steps. The match is one transaction (alert states, the key's latest
@@ -81,6 +96,7 @@ def event_match(*, event_id: int) -> MatchResult:
     rest is written; ``done_at`` marks the end. A run cut short between the two
     is resumed (by a redelivered message or the poller): the fired monitors are
     found again by their ``last_alert_at`` and the inserts skip what exists.
+    ``portable``: match threshold monitors in Python (default: unless on PostgreSQL).
     """
     started = time.perf_counter()
     with transaction.atomic():
@@ -88,7 +104,7 @@ def event_match(*, event_id: int) -> MatchResult:
         if event is None or event.done_at is not None:
             return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
         # Matched before but cut short before every execution existed: find what it fired.
-        fired = _match(event) if event.matched_at is None else _fired_again(event)
+        fired = _match(event, portable=portable) if event.matched_at is None else _fired_again(event)
     match_s = time.perf_counter() - started
     started = time.perf_counter()
     alerts.create_executions(event, fired)
@@ -100,15 +116,17 @@ def event_match(*, event_id: int) -> MatchResult:
     return result
 
 
-def _match(event: Event) -> list[alerts.Fired]:
+def _match(event: Event, *, portable: bool | None = None) -> list[alerts.Fired]:
     """Update the alert states of the monitors on ``event``'s key; the ones that fire."""
+    if portable is None:
+        portable = connection.vendor != "postgresql"
     state = MonitorKey.objects.select_for_update().filter(pk=event.key).first()
     fired: list[alerts.Fired] = []
     if state is None or (state.last_observed_at is not None and event.observed_at <= state.last_observed_at):
         event.outcome = "ignored"  # nobody watches it, or we already know something newer
     else:
         event.outcome, event.previous = "matched", state.last_payload
-        fired = _thresholds(event, state.fields) + _compound(event)
+        fired = _thresholds(event, state.fields, portable=portable) + _evaluate(event)
         state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
         state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
     event.alerts, event.matched_at = len(fired), djtz.now()
@@ -125,12 +143,15 @@ def _fired_again(event: Event) -> list[alerts.Fired]:
     return [alerts.fired(event, *row) for row in rows.order_by("pk")]
 
 
-def _thresholds(event: Event, fields: list[str]) -> list[alerts.Fired]:
+def _thresholds(event: Event, fields: list[str], *, portable: bool) -> list[alerts.Fired]:
     fired: list[alerts.Fired] = []
     for field in fields:
         value = conditions.lookup(event.payload, field)
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue  # absent or not a number: no comparison holds, nothing re-arms
+        if portable:
+            fired += _evaluate(event, field=field, value=float(value))
+            continue
         params = {"key": event.key, "field": field, "v": float(value), "t": event.observed_at}
         with connection.cursor() as cursor:
             cursor.execute(REARM_SQL, params)
@@ -140,7 +161,7 @@ def _thresholds(event: Event, fields: list[str]) -> list[alerts.Fired]:
 
 
 def _may_fire(row: dict[str, Any], at: datetime) -> bool:
-    """Cooldown, daily cap and time window of a compound monitor (the threshold SQL says the same)."""
+    """Cooldown, daily cap and time window (the module's rules; FIRE_SQL says the same)."""
     if (row["starts_at"] and row["starts_at"] > at) or (row["ends_at"] and row["ends_at"] < at):
         return False
     if row["last_alert_at"] is not None and row["last_alert_at"] > at - timedelta(seconds=row["cooldown_s"]):
@@ -149,8 +170,28 @@ def _may_fire(row: dict[str, Any], at: datetime) -> bool:
     return not row["daily_cap"] or row["alerts_day"] != day or row["alerts_today"] < row["daily_cap"]
 
 
-_COMPOUND_COLUMNS = (
+def _holds_and_rearms(row: dict[str, Any], event: Event, value: float | None) -> tuple[bool, bool]:
+    """Whether ``row``'s condition holds on ``event``, and whether it re-arms (the module's rules).
+
+    A threshold re-arms when its comparison is false both at the threshold and at
+    the threshold moved by the margin away from the alert side (REARM_SQL says the same).
+    """
+    if row["threshold"] is None:
+        holds = conditions.evaluate(row["condition"], event.payload, event.previous)
+        return holds, not holds
+    assert value is not None  # a threshold monitor is evaluated on its field's number
+    direction, threshold = row["direction"], row["threshold"]
+    past_margin = threshold + row["margin"] if direction in ("lt", "lte") else threshold - row["margin"]
+    holds = conditions.compare(direction, value, threshold)
+    return holds, not holds and not conditions.compare(direction, value, past_margin)
+
+
+_STATE_COLUMNS = (
     "pk",
+    "field",
+    "direction",
+    "threshold",
+    "margin",
     "condition",
     "armed",
     "last_alert_at",
@@ -166,43 +207,41 @@ _COMPOUND_COLUMNS = (
 )
 
 
-def _compound(event: Event) -> list[alerts.Fired]:
+def _evaluate(event: Event, *, field: str | None = None, value: float | None = None) -> list[alerts.Fired]:
+    """The Python path: the active compound monitors of ``event``'s key, or its thresholds on ``field`` (= ``value``).
+
+    Keyset chunks of FANOUT_CHUNK_SIZE; per chunk one bulk update of the fired and one of the re-armed.
+    """
     fired: list[alerts.Fired] = []
-    watching = Monitor.objects.filter(key=event.key, active=True, threshold=None)
+    watching = Monitor.objects.filter(key=event.key, active=True)
+    if field is None:
+        watching = watching.filter(threshold=None)
+    else:
+        watching = watching.filter(field=field, threshold__isnull=False)
     last = 0
     while chunk := list(
-        watching.filter(pk__gt=last).order_by("pk").values(*_COMPOUND_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
+        watching.filter(pk__gt=last).order_by("pk").values(*_STATE_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
     ):
         last = chunk[-1]["pk"]
-        changed: list[Monitor] = []
+        fires: list[Monitor] = []
+        rearms: list[int] = []
         for row in chunk:
-            holds = conditions.evaluate(row["condition"], event.payload, event.previous)
+            holds, rearm = _holds_and_rearms(row, event, value)
             if holds and row["armed"] and _may_fire(row, event.observed_at):
                 day = event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()
-                today = row["alerts_today"] + 1 if row["alerts_day"] == day else 1
-                changed.append(
+                fires.append(
                     Monitor(
                         pk=row["pk"],
                         armed=False,
                         active=not row["alert_once"],
                         last_alert_at=event.observed_at,
                         alerts_day=day,
-                        alerts_today=today,
+                        alerts_today=row["alerts_today"] + 1 if row["alerts_day"] == day else 1,
                     )
                 )
-                fired.append(
-                    alerts.fired(event, row["pk"], row["priority"], row["alert_once"], "", "", None, row["condition"])
-                )
-            elif not holds and not row["armed"]:
-                changed.append(
-                    Monitor(
-                        pk=row["pk"],
-                        armed=True,
-                        active=True,
-                        last_alert_at=row["last_alert_at"],
-                        alerts_day=row["alerts_day"],
-                        alerts_today=row["alerts_today"],
-                    )
-                )
-        Monitor.objects.bulk_update(changed, ["armed", "active", "last_alert_at", "alerts_day", "alerts_today"])
+                fired.append(alerts.fired(event, row["pk"], *(row[c] for c in _FIRED_COLUMNS[1:])))
+            elif rearm and not row["armed"]:
+                rearms.append(row["pk"])
+        Monitor.objects.bulk_update(fires, ["armed", "active", "last_alert_at", "alerts_day", "alerts_today"])
+        Monitor.objects.filter(pk__in=rearms).update(armed=True)
     return fired

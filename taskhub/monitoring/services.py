@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone as djtz
 
+from taskhub.core.bulk import cast, param
 from taskhub.core.errors import InvalidInput
 from taskhub.monitoring import conditions
 from taskhub.monitoring.models import Event, EventSource, Monitor, MonitorKey
@@ -187,12 +188,12 @@ def _insert_new(rows: list[Event]) -> list[int]:
     """``INSERT .. ON CONFLICT DO NOTHING RETURNING id``: the database decides which of ``rows`` are new."""
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ("source", "dedupe_id", "key", "tool", "arguments", "payload", "observed_at", "received_at", "outcome")
-    placeholders = "(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, '', 0)"
+    placeholders = f"(%s, %s, %s, %s, %s{cast('jsonb')}, %s{cast('jsonb')}, %s, %s, '', 0)"
     params: list[object] = []
     now = djtz.now()
     for r in rows:
         params += [r.source, r.dedupe_id, r.key, r.tool, json.dumps(r.arguments), json.dumps(r.payload)]
-        params += [r.observed_at, now]
+        params += [param(r.observed_at), param(now)]
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}, alerts) VALUES {', '.join([placeholders] * len(rows))} "  # noqa: S608
         "ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING id"

@@ -123,3 +123,15 @@ def test_daily_0800_fires_exactly_once_per_local_day_across_dst(zone: str, day: 
         now = fires[0].astimezone(UTC) + timedelta(seconds=delay)
         nominal = fanout_service.nominal_fire(cron="0 8 * * *", timezone=zone, now=now)
         assert fanout_service.fire_key(nominal) == fanout_service.fire_key(fires[0])
+
+
+def test_times_written_by_the_bulk_inserts_are_found_by_the_orms_lookups(alice) -> None:
+    """Raw inserts store a time in another zone as the ORM would (SQLite keeps naive UTC text)."""
+    from taskhub.executions.rows import NewExecution, insert_executions
+
+    sub = active_periodic(alice)
+    in_shanghai = TODAY_0800.astimezone(ZoneInfo("Asia/Shanghai"))
+    insert_executions([NewExecution(sub.pk, "manual:1", nominal=in_shanghai)], now=in_shanghai)
+    fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(seconds=5))
+    assert Execution.objects.filter(scheduled_for=TODAY_0800).count() == 2
+    assert Execution.objects.filter(created_at__lte=TODAY_0800).count() == 1

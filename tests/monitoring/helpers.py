@@ -34,8 +34,13 @@ def monitor(owner: Any, *, condition: dict[str, Any] | None = None, **options: A
     return services.subscription_transition(subscription_id=sub.pk, action="confirm")
 
 
-def observe(price: float, *, minute: float, event_id: str | None = None, source: str = "test") -> MatchResult:
-    """The Shanghai 92 price observed ``minute`` minutes after START, matched at once."""
+def observe(
+    price: float, *, minute: float, event_id: str | None = None, source: str = "test", portable: bool | None = None
+) -> MatchResult:
+    """The Shanghai 92 price observed ``minute`` minutes after START, matched at once.
+
+    ``portable``: which matching path (``event_match``); default the database's own.
+    """
     created = events_record(
         [
             NewEvent(
@@ -51,7 +56,7 @@ def observe(price: float, *, minute: float, event_id: str | None = None, source:
     from taskhub.monitoring.models import Event
 
     event_pk = created[0] if created else Event.objects.get(source=source, dedupe_id=event_id).pk
-    return event_match(event_id=event_pk)
+    return event_match(event_id=event_pk, portable=portable)
 
 
 def alerts_of(sub: Subscription) -> list[Execution]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from taskhub.monitoring.models import Monitor
 from tests.monitoring.helpers import alerts_of, monitor, observe
@@ -150,3 +151,64 @@ def test_a_monitor_past_its_end_does_not_alert_and_the_poller_completes_it(alice
     sub.refresh_from_db()
     assert sub.status == "completed"
     assert alerts_of(sub) == []
+
+
+@pytest.mark.parametrize(
+    "portable",
+    [
+        pytest.param(False, id="sql", marks=pytest.mark.skipif(connection.vendor != "postgresql", reason="its SQL")),
+        pytest.param(True, id="portable"),
+    ],
+)
+def test_both_matching_paths_apply_the_same_alert_rules(alice, portable) -> None:
+    """The PostgreSQL statements (the default there) and the portable Python path (SQLite's) agree.
+
+    After every event: who fired and who is armed. Boundaries included: a re-arm
+    exactly at the margin, a cooldown exactly over, an alert exactly at ``ends_at``,
+    the daily cap reset at midnight in Shanghai.
+    """
+    from taskhub.subscriptions import services
+    from tests.monitoring.helpers import START
+
+    subs = [
+        monitor(alice, condition={"field": "price", "op": "lt", "value": 7}, margin=0.5),
+        monitor(alice, condition={"field": "price", "op": "lte", "value": 7}, cooldown_s=3600),
+        monitor(alice, condition={"field": "price", "op": "gt", "value": 7.5}, margin=0.2, daily_cap=1),
+        monitor(alice, condition={"field": "price", "op": "gte", "value": 7.5}, alert_once=True),
+        monitor(alice),
+    ]
+    services.subscription_update(
+        subscription_id=subs[4].pk, owner=alice, spec=services.SubscriptionSpec(ends_at=START + timedelta(minutes=35))
+    )
+    events = [(0, 7.0), (5, 6.9), (10, 7.2), (15, 6.9), (20, 7.5), (22, 7.6)]
+    events += [(25, 7.4), (35, 6.8), (60, 6.8), (70, 7.8), (600, 7.9), (610, 6.5)]  # minute 600: next day there
+    seen = []
+    for minute, price in events:
+        before = [len(alerts_of(sub)) for sub in subs]
+        observe(price, minute=minute, portable=portable)
+        armed = {m.pk: m.armed for m in Monitor.objects.all()}
+        fired = {i for i, sub in enumerate(subs) if len(alerts_of(sub)) > before[i]}
+        seen.append((fired, "".join("1" if armed[sub.pk] else "0" for sub in subs)))
+    assert seen == [
+        ({1}, "10111"),
+        ({0, 4}, "00110"),
+        (set(), "01111"),
+        ({4}, "01110"),  # 1 holds but is cooling down
+        ({3}, "11101"),  # 0 re-arms exactly at 7 + 0.5; 3 fires once
+        ({2}, "11001"),
+        (set(), "11001"),  # 7.4 is not back past 7.5 - 0.2
+        ({0, 4}, "01100"),  # 4 exactly at its end; 1 still cooling down
+        ({1}, "00100"),  # the hour is over
+        (set(), "11101"),  # 2 holds, but today's one alert was sent
+        ({2}, "11001"),
+        ({0, 1}, "00101"),  # 4 holds, but after its end
+    ]
+    states = {m.pk: (m.active, m.alerts_today) for m in Monitor.objects.all()}
+    assert [states[sub.pk] for sub in subs] == [(True, 1), (True, 1), (True, 1), (False, 1), (True, 3)]
+    assert [alerts_of(sub)[0].meta["alert"]["condition"] for sub in subs] == [
+        "price < 7",
+        "price <= 7",
+        "price > 7.5",
+        "price >= 7.5",
+        "price < 7",
+    ]

@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from taskhub.channels import kinds
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Delivery, DeliveryStatus
+from taskhub.core.bulk import param
 from taskhub.core.errors import ErrorKind
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _insert_sent(envelopes: Sequence[Envelope], *, now: datetime) -> set[str]:
     for envelope in envelopes:
         message = envelope.message
         params += [message.execution_id, message.channel_id, envelope.key, DeliveryStatus.SENT, 1, SUMMARY, ""]
-        params += [now, now]
+        params += [param(now), param(now)]
     row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
     sql = (
         f"INSERT INTO {table} (execution_id, channel_id, idempotency_key, status, attempts, "  # noqa: S608

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from taskhub.core.fillfactor import fillfactor
+
 
 class Migration(migrations.Migration):
 
@@ -95,8 +97,5 @@ class Migration(migrations.Migration):
             },
         ),
         # Room in each page for the alert-state updates of a match: they stay HOT (no index writes).
-        migrations.RunSQL(
-            "ALTER TABLE monitoring_monitor SET (fillfactor = 70)",
-            reverse_sql="ALTER TABLE monitoring_monitor RESET (fillfactor)",
-        ),
+        fillfactor("monitoring", "Monitor", 70),
     ]
