@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from taskhub.core.crypto import EncryptedCharField
+
 
 class ChannelKind(models.TextChoices):
     INBOX = "inbox"
@@ -21,8 +23,9 @@ class Channel(models.Model):
     enabled = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=200, blank=True)
-    # Webhook signing key (``whsec_...``): shown once at creation and on rotation, never in reads.
-    secret = models.CharField(max_length=100, blank=True)
+    # Webhook signing key (``whsec_...``): shown once at creation and on rotation, never in
+    # reads; encrypted at rest.
+    secret = EncryptedCharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

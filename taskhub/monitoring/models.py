@@ -11,13 +11,15 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from taskhub.core.crypto import EncryptedCharField
+
 
 class EventSource(models.Model):
     """An external system allowed to POST events; it signs them with ``secret`` (Standard Webhooks)."""
 
     name = models.SlugField(max_length=64, unique=True)
-    # ``whsec_<base64>``: shown once at creation, never in reads.
-    secret = models.CharField(max_length=200)
+    # ``whsec_<base64>``: shown once at creation, never in reads; encrypted at rest.
+    secret = EncryptedCharField(max_length=400)
     enabled = models.BooleanField(default=True)
     # Tools this source may report on; empty = any known tool.
     tools = models.JSONField(default=list, blank=True)
