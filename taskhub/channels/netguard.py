@@ -4,7 +4,7 @@
 is not a public unicast address (loopback, private, link-local, CGNAT, multicast,
 unspecified, reserved, IPv4-mapped/compatible forms of those, cloud metadata). The
 request is then made to the vetted IP itself with the name in ``Host`` and SNI, so a
-second DNS answer (rebinding) cannot change where we connect. Redirects are followed
+second DNS answer (rebinding) cannot change where we connect. 307/308 redirects are followed
 by hand, each hop vetted again. ``WEBHOOK_ALLOWED_HOSTS`` (host names or CIDRs)
 opens private targets for development and tests.
 """
@@ -136,7 +136,7 @@ class PinnedClient:
         return pool
 
     def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[urllib3.BaseHTTPResponse, str]:
-        """POST to ``url`` and to each redirect hop (vetted, at most ``MAX_REDIRECTS``); (response, final URL).
+        """POST to ``url`` and to each 307/308 hop (vetted, at most ``MAX_REDIRECTS``); (response, final URL).
 
         Connection errors and timeouts propagate as urllib3 exceptions for the caller to classify.
         """
@@ -157,7 +157,9 @@ class PinnedClient:
                 assert_same_host=False,
             )
             location = response.headers.get("Location")
-            if response.status in (301, 302, 303, 307, 308) and location:
+            # Only 307/308 promise the same method and body; a 301/302/303 would turn the
+            # signed POST into a GET without its payload, so it is returned as the answer.
+            if response.status in (307, 308) and location:
                 response.drain_conn()
                 url = urljoin(url, location)
                 continue

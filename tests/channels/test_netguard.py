@@ -93,6 +93,17 @@ def test_redirects_are_followed_up_to_three_hops_then_refused(alice, execution, 
     assert len(loop.requests) == 4  # the first request and three redirects
 
 
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_redirect_that_would_drop_the_payload_is_not_followed(alice, execution, settings, status) -> None:
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.2/32"]
+    with http_receiver(host="127.0.0.2") as target, http_receiver(host="127.0.0.2", status=status) as mover:
+        mover.redirect_to = target.url
+        [outcome] = deliver_messages([message_for(execution, _webhook(alice, mover.url, f"moved{status}"))])
+    assert (outcome.status, outcome.error_kind) == ("failed", "permanent")
+    assert "update the channel's URL" in outcome.error
+    assert (len(mover.requests), len(target.requests)) == (1, 0)
+
+
 def test_the_connection_goes_to_the_vetted_address_even_if_dns_changes_its_answer(
     alice, execution, settings, monkeypatch
 ) -> None:

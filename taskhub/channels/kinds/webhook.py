@@ -67,6 +67,9 @@ def classify(status: int) -> ChannelError | None:
         return None
     if status == 410:
         return ChannelGone("receiver answered 410 Gone", summary=summary)
+    if status in (301, 302, 303):
+        message = f"receiver redirected ({status}); a webhook follows only 307/308: update the channel's URL"
+        return ChannelError(message, kind=ErrorKind.PERMANENT, summary=summary)
     if status == 429 or status >= 500:
         return ChannelError(f"receiver answered {status}", kind=ErrorKind.TEMPORARY, summary=summary)
     return ChannelError(f"receiver answered {status}", kind=ErrorKind.PERMANENT, summary=summary)
