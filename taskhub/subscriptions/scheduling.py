@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from taskhub import queues
@@ -38,8 +38,11 @@ def cron_of(schedule: CrontabSchedule) -> str:
 def crontab_for(*, cron: str, timezone: str) -> CrontabSchedule:
     """The shared schedule row for (cron, timezone), created when new.
 
-    Beat's table has no unique constraint; a concurrent twin is harmless (each
-    bucket fans out only its own subscriptions), and the oldest row wins lookups.
+    Beat's table has no unique constraint, so two transactions creating the same
+    schedule at once take turns on a PostgreSQL advisory lock (held to commit) and
+    the second finds the first's row: no twin buckets. (SQLite serialises writers
+    anyway.) Were a twin made by other means, it is harmless: each bucket fans out
+    only its own subscriptions, and the oldest row wins lookups.
     """
     minute, hour, day_of_month, month_of_year, day_of_week = cron.split()
     fields = {
@@ -51,6 +54,10 @@ def crontab_for(*, cron: str, timezone: str) -> CrontabSchedule:
         "timezone": timezone,
     }
     existing = CrontabSchedule.objects.filter(**fields).order_by("id").first()
+    if existing is None and connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"crontab:{cron}:{timezone}"])
+        existing = CrontabSchedule.objects.filter(**fields).order_by("id").first()
     return existing or CrontabSchedule.objects.create(**fields)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from taskhub.core.errors import Conflict, QuotaExceeded
 from taskhub.subscriptions import scheduling, services
@@ -89,6 +89,15 @@ def test_two_concurrent_confirms_one_wins_one_gets_409(alice) -> None:
     results = run_concurrently(lambda: services.subscription_transition(subscription_id=sub.pk, action=Action.CONFIRM))
     outcomes = ["conflict" if isinstance(r, Conflict) else "won" for r in results]
     assert sorted(outcomes) == ["conflict", "won"]
+    assert PeriodicTask.objects.filter(name__startswith="bucket:").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_users_creating_the_same_new_schedule_at_once_share_one_bucket(alice, bob) -> None:
+    owners = iter([alice, bob])
+    results = run_concurrently(lambda: active_periodic(next(owners), cron="17 6 * * *", timezone="Asia/Tokyo"))
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert CrontabSchedule.objects.filter(minute="17", hour="6", timezone="Asia/Tokyo").count() == 1
     assert PeriodicTask.objects.filter(name__startswith="bucket:").count() == 1
 
 
