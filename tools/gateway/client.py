@@ -150,13 +150,14 @@ def _cached(key: CallKey, server: ServerConfig, ttl: int, fetched_since: float |
     return _served_from_cache(hit, server, key[0]) if hit is not None else None
 
 
-def _call_validated(
-    key: CallKey, priority: Priority, max_age_s: int | None, fetched_since: float | None = None
-) -> ToolResult:
+def _call_validated(key: CallKey, priority: Priority, max_age_s: int | None) -> ToolResult:
     server = _server_of(key[0])
     ttl = _ttl(server, max_age_s)
-    if (answer := _cached(key, server, ttl, fetched_since)) is not None:
-        return answer
+    return _cached(key, server, ttl, None) or _fetch_once(key, server, priority, ttl)
+
+
+def _fetch_once(key: CallKey, server: ServerConfig, priority: Priority, ttl: int) -> ToolResult:
+    """A cache miss: fetch it, unless another process is fetching the same key (single flight)."""
     results = _cache()
     flight = SingleFlight(results, key)
     claimed = ttl > 0 and flight.claim(hold_s=server.timeout_s)
@@ -239,31 +240,32 @@ def call_many(
     level = _check_priority(priority)
     since = fetched_since.timestamp() if fetched_since is not None else None
     results: dict[CallKey, ToolResult | TaskHubError] = {}
-    misses: list[CallKey] = []
+    misses: list[tuple[CallKey, ServerConfig, int]] = []
     registry.current()  # load the registry (and its DB rows) here, not once per thread
     for key in _distinct_keys(requests, results):
         try:
             server = _server_of(key[0])
-            answer = _cached(key, server, _ttl(server, max_age_s), since)
+            ttl = _ttl(server, max_age_s)
+            answer = _cached(key, server, ttl, since)
         except TaskHubError as exc:
             results[key] = exc
             continue
         if answer is None:
-            misses.append(key)
+            misses.append((key, server, ttl))
         else:
             results[key] = answer
 
-    def one(key: CallKey) -> ToolResult | TaskHubError:
+    def one(miss: tuple[CallKey, ServerConfig, int]) -> ToolResult | TaskHubError:
         try:
-            return _call_validated(key, level, max_age_s, since)
+            return _fetch_once(miss[0], miss[1], level, miss[2])
         except TaskHubError as exc:
             return exc
 
     if len(misses) <= 1:
-        results.update({key: one(key) for key in misses})
+        results.update({miss[0]: one(miss) for miss in misses})
         return results
     with ThreadPoolExecutor(max_workers=min(settings.TOOLS_CALL_CONCURRENCY, len(misses))) as executor:
-        results.update(zip(misses, executor.map(one, misses), strict=True))
+        results.update(zip((miss[0] for miss in misses), executor.map(one, misses), strict=True))
     return results
 
 
