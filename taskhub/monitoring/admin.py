@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 
 from taskhub.monitoring.models import Event, EventSource, Monitor, MonitorKey
+from taskhub.monitoring.services import event_source_create
 
 
 @admin.register(EventSource)
@@ -15,12 +16,12 @@ class EventSourceAdmin(admin.ModelAdmin):
     fields = ("name", "enabled", "tools")
 
     def save_model(self, request: Any, obj: EventSource, form: Any, change: bool) -> None:
-        if not change:
-            from taskhub.channels.kinds.webhook import new_secret
-
-            obj.secret = new_secret()
-            messages.warning(request, f"Signing secret of {obj.name} (shown once): {obj.secret}")
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created, secret = event_source_create(name=obj.name, tools=obj.tools, enabled=obj.enabled)
+        obj.pk = created.pk
+        messages.warning(request, f"Signing secret of {obj.name} (shown once): {secret}")
 
 
 class _ReadOnly(admin.ModelAdmin):

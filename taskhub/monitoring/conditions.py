@@ -25,7 +25,8 @@ def _fail(path: str, message: str) -> InvalidInput:
     return InvalidInput(f"{path}: {message}", fields={path: [message]})
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (absent, bool, text, NaN, infinity): what comparisons accept."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
@@ -85,13 +86,13 @@ def _validate(
         raise _fail(f"{path}.value", "required")
     value = condition["value"]
     if op in NUMERIC:
-        number = _number(value)
+        number = finite_number(value)
         if number is None:
             raise _fail(f"{path}.value", f"'{op}' needs a finite number")
         if op.startswith("pct_") and not 0 < number <= 100:
             raise _fail(f"{path}.value", "a percentage in (0, 100]")
         value = int(number) if number.is_integer() and isinstance(value, int) else number
-    elif not (value is None or isinstance(value, str | bool) or _number(value) is not None):
+    elif not (value is None or isinstance(value, str | bool) or finite_number(value) is not None):
         raise _fail(f"{path}.value", "must be a string, a number, true/false or null")
     checked["value"] = value
     return checked
@@ -144,12 +145,12 @@ def evaluate(condition: dict[str, Any], data: dict[str, Any], previous: dict[str
         return current == condition["value"]
     if op == "ne":
         return current != condition["value"]
-    number = _number(current)
+    number = finite_number(current)
     if number is None:
         return False  # a missing or non-numeric value never satisfies a numeric test
     if op in COMPARE:
         return compare(op, number, condition["value"])
-    base = _number(before)
+    base = finite_number(before)
     if base is None or base == 0:
         return False
     change_pct = (number - base) / abs(base) * 100

@@ -40,6 +40,11 @@ class Ingested:
     duplicate: bool
 
 
+def _not_json(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (and PostgreSQL's jsonb) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
 def event_ingest(*, body: bytes, headers: Mapping[str, str], now: datetime | None = None) -> Ingested:
     """Verify and record one POSTed event; a replayed ``webhook-id`` is reported as a duplicate."""
     now = now or djtz.now()
@@ -47,7 +52,7 @@ def event_ingest(*, body: bytes, headers: Mapping[str, str], now: datetime | Non
         raise _bad("body", f"larger than {settings.EVENT_MAX_BYTES} bytes")
     try:
         text = body.decode("utf-8")
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError):
         raise _bad("body", "not a JSON document (UTF-8)") from None
     if not isinstance(data, dict):

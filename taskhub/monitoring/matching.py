@@ -146,13 +146,13 @@ def _fired_again(event: Event) -> list[alerts.Fired]:
 def _thresholds(event: Event, fields: list[str], *, portable: bool) -> list[alerts.Fired]:
     fired: list[alerts.Fired] = []
     for field in fields:
-        value = conditions.lookup(event.payload, field)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue  # absent or not a number: no comparison holds, nothing re-arms
+        value = conditions.finite_number(conditions.lookup(event.payload, field))
+        if value is None:
+            continue  # absent, not a number, NaN or infinite: no comparison holds, nothing re-arms
         if portable:
-            fired += _evaluate(event, field=field, value=float(value))
+            fired += _evaluate(event, field=field, value=value)
             continue
-        params = {"key": event.key, "field": field, "v": float(value), "t": event.observed_at}
+        params = {"key": event.key, "field": field, "v": value, "t": event.observed_at}
         with connection.cursor() as cursor:
             cursor.execute(REARM_SQL, params)
             cursor.execute(FIRE_SQL, params)

@@ -203,12 +203,12 @@ def _insert_new(rows: list[Event]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def event_source_create(*, name: str, tools: list[str] | None = None) -> tuple[EventSource, str]:
+def event_source_create(*, name: str, tools: list[str] | None = None, enabled: bool = True) -> tuple[EventSource, str]:
     """A new external event source; returns it and its signing secret (shown once)."""
     from taskhub.channels.kinds.webhook import new_secret
 
     secret = new_secret()
-    source = EventSource(name=name, secret=secret, tools=tools or [])
+    source = EventSource(name=name, secret=secret, tools=tools or [], enabled=enabled)
     source.full_clean()
     source.save()
     logger.info("event source created", extra={"source": name})

@@ -84,6 +84,7 @@ def test_a_stale_or_future_timestamp_is_refused(feed, settings) -> None:
     [
         (b"{not json", "body"),
         (b"[1, 2]", "body"),
+        (json.dumps(_body(data={"price": float("nan")})).encode(), "body"),  # NaN is not JSON
         (_body(tool=None), "tool"),
         (_body(tool="current_weather"), "tool"),
         (_body(arguments={"region": ""}), "arguments.region"),
