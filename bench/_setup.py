@@ -37,3 +37,14 @@ def machine() -> str:
     import platform
 
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def percentiles(samples_ms: list[float], *, digits: int = 1) -> dict[str, float]:
+    """``p50_ms`` and ``p95_ms`` of ``samples_ms`` (the nearest-rank p95; any sample count)."""
+    import statistics
+
+    ordered = sorted(samples_ms)
+    return {
+        "p50_ms": round(statistics.median(ordered), digits),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], digits),
+    }

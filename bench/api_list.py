@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
-from _setup import bench_database, machine
+from _setup import bench_database, machine, percentiles
 
 
 def _timed(call, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -25,11 +24,8 @@ def _timed(call, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-de
         response = call()
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
-    samples.sort()
-    return {
-        "median_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
-    }
+    figures = percentiles(samples)
+    return {"median_ms": figures["p50_ms"], "p95_ms": figures["p95_ms"]}
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ Each request parses a sentence (English and Chinese, periodic, monitor and once)
 validates the draft against the real tool registry (tool servers in a real
 process), writes the draft subscription and both turns, and renders the card.
 Baseline measured in the same run: the same requests with a parser that replays
-the intent the embedded parser gave for each sentence (everything but the parsing). Skips, saying so, while the
-embedded parser is not installed. Last line: one JSON object.
+the intent the embedded parser gave for each sentence (everything but the parsing).
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 from typing import Any
 
-from _setup import bench_database, machine
+from _setup import bench_database, machine, percentiles
 
 # One user sends every request: the benchmark measures the endpoint, not the throttle.
 os.environ.setdefault("API_USER_RATE", "1000000/min")
@@ -33,14 +32,6 @@ SENTENCES = (
 )
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 1),
-    }
-
-
 def _measure(client: Any, repeat: int) -> tuple[dict[str, float], int]:
     samples, cards = [], 0
     for i in range(repeat):
@@ -49,7 +40,7 @@ def _measure(client: Any, repeat: int) -> tuple[dict[str, float], int]:
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.content
         cards += response.json()["type"] == "card"
-    return _percentiles(samples), cards
+    return percentiles(samples), cards
 
 
 def main() -> None:
@@ -62,12 +53,7 @@ def main() -> None:
         settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""  # the embedded parser, whatever the shell says
         from agents.chat import parsers
 
-        embedded = parsers.embedded_parser()
-        if embedded is None:
-            print("embedded parser not installed (agents/chat/grammar): nothing to measure")
-            print(json.dumps({"benchmark": "chat", "skipped": "embedded parser not installed"}))
-            return
-        _run(args.repeat, embedded)
+        _run(args.repeat, parsers.embedded_parser())
 
 
 def _run(repeat: int, embedded: Any) -> None:

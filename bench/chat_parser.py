@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
-from _setup import machine
+from _setup import machine, percentiles
 
 
 def main() -> None:
@@ -46,8 +45,7 @@ def main() -> None:
         "parses": len(samples),
         "import_ms": round(import_ms, 1),
         "first_parse_ms": round(first_ms, 1),
-        "p50_ms": round(statistics.median(samples), 3),
-        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 3),
+        **percentiles(samples, digits=3),
         "max_ms": round(samples[-1], 3),
         "machine": machine(),
     }

@@ -25,6 +25,10 @@ class TurnInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
 
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        # Each row's card reads its conversation's language: one join, not a query per turn.
+        return super().get_queryset(request).select_related("conversation")
+
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
