@@ -75,17 +75,6 @@ def missing_slots(draft: Draft) -> tuple[Slot, ...]:
     return tuple(slot for slot in Slot if slot in missing)
 
 
-def _check_argument_names(tool: str, arguments: dict[str, Any]) -> None:
-    """Only the arguments the tool declares: nothing else from the text (a URL, an address) is stored."""
-    from tools import gateway
-
-    spec = gateway.known_tools().get(tool)
-    declared = set((spec.input_schema if spec else {}).get("properties", {}))
-    extra = sorted(set(arguments) - declared)
-    if spec is not None and extra:
-        raise DraftProblem(Slot.TOOL, f"{tool} takes no argument {', '.join(map(repr, extra))}")
-
-
 def _check_place(tool: str, arguments: dict[str, Any]) -> None:
     name = PLACE_ARGUMENT.get(tool)
     value = arguments.get(name) if name else None
@@ -126,7 +115,6 @@ def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, Subs
     assert kind is not None  # missing_slots asks for the time otherwise
     try:
         arguments = validation.validate_tool_call(tool, draft.arguments)
-        _check_argument_names(tool, arguments)
         _check_place(tool, arguments)
         spec = SubscriptionSpec(
             title=(draft.title or _title(tool, arguments, language))[:200],

@@ -74,8 +74,12 @@ def validate_arguments(tool: str, args: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise InvalidInput(f"{tool}: arguments must be an object", fields={"arguments": "must be an object"})
     errors = sorted(_validator(spec).iter_errors(args), key=lambda e: list(e.absolute_path))
-    if errors:
-        fields = {(".".join(map(str, e.absolute_path)) or _missing(e) or "arguments"): e.message for e in errors}
+    fields = {(".".join(map(str, e.absolute_path)) or _missing(e) or "arguments"): e.message for e in errors}
+    # Only declared arguments (unless the schema says otherwise): nothing else is stored, keyed or templated.
+    declared = spec.input_schema.get("properties")
+    if isinstance(declared, dict) and "additionalProperties" not in spec.input_schema:
+        fields |= {name: f"{tool} takes no argument {name!r}" for name in args if name not in declared}
+    if fields:
         raise InvalidInput(f"{tool}: invalid arguments: {', '.join(sorted(fields))}", fields=fields)
     defaults = {k: v["default"] for k, v in spec.input_schema.get("properties", {}).items() if "default" in v}
     return defaults | args

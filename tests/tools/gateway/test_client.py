@@ -47,6 +47,13 @@ def test_invalid_arguments_are_rejected_naming_the_field_before_any_call(weather
     assert faults.call_count("weather") == 0
 
 
+def test_an_argument_the_tool_does_not_declare_is_refused_naming_it(weather) -> None:
+    with pytest.raises(InvalidInput) as extra:
+        gateway.validate_arguments("current_weather", {"city": "Paris", "webhook": "http://x/"})
+    assert set(extra.value.fields) == {"webhook"}
+    assert faults.call_count("weather") == 0
+
+
 def test_unknown_tool_is_permanent_and_unknown_city_is_invalid_input(weather) -> None:
     with pytest.raises(PermanentError):
         gateway.call("no_such_tool", {})
