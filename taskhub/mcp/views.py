@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from taskhub.executions.models import Execution
+from taskhub.executions.api import executions_of
 from taskhub.subscriptions import scheduling
 from taskhub.subscriptions.models import Subscription
 
@@ -31,6 +31,8 @@ class SubscriptionList(BaseModel):
 
 
 class ExecutionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     subscription_id: int
     fire_key: str
@@ -64,25 +66,6 @@ def subscription_out(sub: Subscription) -> SubscriptionOut:
 
 
 def execution_list(user: Any, *, subscription_id: int | None, limit: int) -> ExecutionList:
-    """``user``'s latest executions (another user's subscription id simply matches nothing)."""
-    qs = Execution.objects.filter(subscription__owner=user)
-    if subscription_id is not None:
-        qs = qs.filter(subscription_id=subscription_id)
-    rows = qs.order_by("-id")[:limit]
-    return ExecutionList(
-        executions=[
-            ExecutionOut(
-                id=e.pk,
-                subscription_id=e.subscription_id,
-                fire_key=e.fire_key,
-                status=e.status,
-                attempts=e.attempts,
-                started_at=e.started_at,
-                finished_at=e.finished_at,
-                error_kind=e.error_kind,
-                error_message=e.error_message,
-                message=e.message,
-            )
-            for e in rows
-        ]
-    )
+    """``user``'s latest executions, selected as the REST list selects them (another user's id matches nothing)."""
+    rows = executions_of(user, {}, subscription_id).order_by("-id")[:limit]
+    return ExecutionList(executions=[ExecutionOut.model_validate(e, from_attributes=True) for e in rows])

@@ -11,6 +11,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from rest_framework.authtoken.models import Token
 
+from taskhub.executions.models import Execution
 from taskhub.subscriptions.models import Subscription
 from tests.factories import active_periodic
 
@@ -75,15 +76,19 @@ def test_a_user_lists_creates_and_confirms_their_own_subscriptions(web_url, alic
 
 def test_user_a_cannot_list_pause_or_cancel_user_bs_subscriptions(web_url, alice, bob) -> None:
     theirs = active_periodic(bob)
-    listed, paused, cancelled, runs = call(
+    Execution.objects.create(subscription=theirs, fire_key="theirs")
+    own_run = Execution.objects.create(subscription=active_periodic(alice), fire_key="mine")
+    listed, paused, cancelled, runs, all_runs = call(
         web_url,
         _token(alice),
         ("list_subscriptions", {}),
         ("pause", {"subscription_id": theirs.pk}),
         ("cancel", {"subscription_id": theirs.pk}),
         ("recent_executions", {"subscription_id": theirs.pk}),
+        ("recent_executions", {}),
     )
-    assert listed.structured_content["subscriptions"] == []
+    assert [s["id"] for s in listed.structured_content["subscriptions"]] == [own_run.subscription_id]
+    assert [e["id"] for e in all_runs.structured_content["executions"]] == [own_run.pk]
     assert paused.is_error
     assert "not found" in paused.content[0].text
     assert cancelled.is_error
