@@ -92,9 +92,25 @@ def _missing(error: jsonschema.ValidationError) -> str | None:
     return None
 
 
+# (tool, canonical JSON of the args as given) -> (the spec it was checked against, its key).
+# A batch of 500 executions names a few distinct calls: each is checked against the
+# schema once per process and spec version, not once per execution.
+_keys: dict[tuple[str, str], tuple[ToolSpec, CallKey]] = {}
+_KEYS_HELD = 50_000
+
+
 def call_key(tool: str, args: dict[str, Any]) -> CallKey:
     """The key that identifies a call: equal keys are called once and share a cache entry."""
-    return tool, canonical_json(validate_arguments(tool, args))
+    given = (tool, canonical_json(args))
+    spec = _spec(tool)
+    held = _keys.get(given)
+    if held is not None and held[0] is spec:
+        return held[1]
+    key = tool, canonical_json(validate_arguments(tool, args))
+    if len(_keys) >= _KEYS_HELD:
+        _keys.clear()
+    _keys[given] = (spec, key)
+    return key
 
 
 def _result(entry: Entry, status: str) -> ToolResult:
@@ -289,3 +305,4 @@ def reset_process_state() -> None:
     """Forget this process's registry snapshot and local cache (tests; after a fork). Redis is untouched."""
     registry.reset()
     _cache().clear_local()
+    _keys.clear()
