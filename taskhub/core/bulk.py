@@ -1,18 +1,30 @@
 """Raw SQL for batches, portable between PostgreSQL (production, tests) and SQLite (``make run``).
 
-``update_from_values`` is one statement for a batch of per-row updates: Django's
-``bulk_update`` builds a CASE per column per row, which costs more than the rest
-of a batch at our volumes; this costs one statement whatever the size.
-``cast`` and ``param`` are for every raw statement that takes parameters.
+A batch's rows travel as ONE JSON parameter, unpacked by the database into a
+relation ``v`` (``json_to_recordset`` on PostgreSQL, ``json_each`` on SQLite):
+``insert_rows`` is ``INSERT .. SELECT`` from it and ``update_from_values`` an
+``UPDATE .. FROM`` it. One parameter, not one per value: the driver's per-value
+work (quoting, placeholder parsing) cost ten times what the database spent on
+the statement itself; ``json.dumps`` of a batch runs in C.
+
+Columns are ``(name, type)`` pairs; the type is the PostgreSQL type of the value
+(``bigint``, ``jsonb``, ``timestamptz``, ``smallint``, ``uuid``, ``boolean``; ``""`` for text).
+A ``jsonb`` value is the Python object itself (a dict or list, or None for NULL), never a JSON string.
+``cast`` and ``param`` are for the other raw statements that take parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+
+Column = tuple[str, str]  # (name, PostgreSQL type; "" for text)
 
 
 def cast(kind: str) -> str:
@@ -30,36 +42,85 @@ def param(value: object) -> object:
     return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat() if connection.vendor == "postgresql" else param(value)
+    if isinstance(value, uuid.UUID):
+        # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
+        return str(value) if connection.vendor == "postgresql" else value.hex
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def rows_relation(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
+    """A FROM item named ``v`` holding ``rows`` (tuples in ``columns`` order), and its one parameter."""
+    names = [name for name, _ in columns]
+    if connection.vendor == "postgresql":
+        payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default)
+        typed = ", ".join(f"{name} {kind or 'text'}" for name, kind in columns)
+        return f"json_to_recordset(%s::json) AS v({typed})", [payload]
+    payload = json.dumps([list(row) for row in rows], default=_json_default)
+    # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
+    picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
+    return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
+
+
+def insert_rows(
+    model: type[Model],
+    *,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[object]],
+    constants: Mapping[str, str] | None = None,
+    constant_params: Sequence[object] = (),
+    conflict: str = "",
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """``INSERT .. SELECT`` of ``rows`` into ``model``'s table in one statement.
+
+    ``constants`` are columns set to the same SQL expression on every row (``''``,
+    ``0``, ``gen_random_uuid()``, ``%s``): ours, never user input; ``constant_params``
+    are the values of their ``%s``, in order. ``conflict`` is the
+    ``ON CONFLICT ..`` clause, ``returning`` the columns to return (the rows the
+    statement actually inserted, or updated on conflict).
+    """
+    if not rows:
+        return []
+    table = connection.ops.quote_name(model._meta.db_table)
+    source, rows_param = rows_relation(columns, rows)
+    params = [*map(param, constant_params), *rows_param]  # the constants come first in the statement
+    constants = dict(constants or {})
+    targets = ", ".join([name for name, _ in columns] + list(constants))
+    values = ", ".join([f"v.{name}" for name, _ in columns] + list(constants.values()))
+    # WHERE true: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+    sql = f"INSERT INTO {table} ({targets}) SELECT {values} FROM {source} WHERE true {conflict}"  # noqa: S608
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
 def update_from_values(
     model: type[Model],
     *,
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[Column],
     rows: Sequence[Sequence[object]],
     guard: tuple[str, object] | None = None,
 ) -> int:
     """Set ``columns`` of each row named by id: ``rows`` are ``(id, *values)`` in ``columns`` order.
 
-    ``columns`` are ``(name, cast)`` pairs; ``cast`` is the PostgreSQL type a
-    parameter needs (``jsonb``, ``timestamptz``, ``smallint``; ``""`` for text).
     ``guard=(column, value)`` updates only rows whose ``column`` equals ``value``
     (a compare-and-set). Returns the number of rows updated.
     """
     if not rows:
         return 0
     table = connection.ops.quote_name(model._meta.db_table)
-    placeholder = "(%s" + cast("bigint") + "".join(f", %s{cast(kind)}" for _, kind in columns) + ")"
-    names = ", ".join(name for name, _ in columns)
+    source, params = rows_relation([("id", "bigint"), *columns], rows)
     assignments = ", ".join(f"{name} = v.{name}" for name, _ in columns)
-    params: list[object] = [param(value) for row in rows for value in row]
     where = "t.id = v.id"
     if guard is not None:
         where += f" AND t.{guard[0]} = %s"
         params.append(model._meta.get_field(guard[0]).get_db_prep_value(guard[1], connection))
-    # The VALUES list is named in a CTE: SQLite takes no column list on a subquery's alias (``AS v(id, ..)``).
-    sql = (
-        f"WITH v (id, {names}) AS (VALUES {', '.join([placeholder] * len(rows))}) "  # noqa: S608 - names are ours
-        f"UPDATE {table} AS t SET {assignments} FROM v WHERE {where}"
-    )
+    sql = f"UPDATE {table} AS t SET {assignments} FROM {source} WHERE {where}"  # noqa: S608 - names are ours
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import cast, param, update_from_values
+from taskhub.core.bulk import insert_rows, param, update_from_values
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -34,26 +33,24 @@ class InsertedExecution:
     route: queues.Route | None
 
 
-_COLUMNS = (
-    "subscription_id",
-    "fire_key",
-    "instance_id",
-    "status",
-    "attempts",
-    "scheduled_for",
-    "enqueued_at",
-    "lease_expires_at",
-    "error_kind",
-    "error_message",
-    "message",
-    "meta",
-    "created_at",
-)
-
-
 def _uuid_sql() -> str:
     # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
     return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+
+
+_NEW_COLUMNS = (
+    ("subscription_id", "bigint"),
+    ("fire_key", ""),
+    ("status", ""),
+    ("scheduled_for", "timestamptz"),
+    ("enqueued_at", "timestamptz"),
+    ("lease_expires_at", "timestamptz"),
+    ("meta", "jsonb"),
+    ("created_at", "timestamptz"),
+)
+
+
+_EMPTY_TEXT = ("error_kind", "error_message", "message")
 
 
 def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[InsertedExecution]:
@@ -62,36 +59,34 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite >= 3.35):
     the database, not a read-then-write, decides which tick created a row.
     """
-    if not rows:
-        return []
-    table = connection.ops.quote_name(Execution._meta.db_table)
     lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
-    # Constants are literals and the public id is made by the database: 8 parameters a row, not 13.
-    placeholders = f"(%s, %s, {_uuid_sql()}, %s, 0, %s, %s, %s, '', '', '', %s{cast('jsonb')}, %s)"
-    params: list[object] = []
-    for row in rows:
-        in_flight = row.status == ExecutionStatus.QUEUED
-        params.extend(
+    returned = insert_rows(
+        Execution,
+        columns=_NEW_COLUMNS,
+        rows=[
             (
                 row.subscription_id,
                 row.fire_key,
                 row.status,
-                param(row.nominal),
-                param(now) if in_flight else None,
-                param(lease) if in_flight else None,
-                json.dumps(row.meta),
-                param(now),
+                row.nominal,
+                now if row.status == ExecutionStatus.QUEUED else None,
+                lease if row.status == ExecutionStatus.QUEUED else None,
+                row.meta,
+                now,
             )
-        )
-    # Only our table name, column names and %s placeholders are interpolated; values are parameters.
-    values = ", ".join([placeholders] * len(rows))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} "  # noqa: S608
-        "ON CONFLICT (subscription_id, fire_key) DO NOTHING RETURNING id, subscription_id, fire_key, status"
+            for row in rows
+        ],
+        # The public id is made by the database.
+        constants={
+            "instance_id": _uuid_sql(),
+            "attempts": "0",
+            "error_kind": "''",
+            "error_message": "''",
+            "message": "''",
+        },
+        conflict="ON CONFLICT (subscription_id, fire_key) DO NOTHING",
+        returning=("id", "subscription_id", "fire_key", "status"),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
     routes = {(row.subscription_id, row.fire_key): row.route for row in rows}
     return [InsertedExecution(pk, sub_id, status, routes[(sub_id, key)]) for pk, sub_id, key, status in returned]
 
@@ -200,11 +195,11 @@ def write_results(executions: list[Execution]) -> None:
                 e.status,
                 e.error_kind,
                 e.error_message,
-                json.dumps(e.meta),
+                e.meta,
                 e.lease_expires_at,
                 e.finished_at,
                 e.message,
-                json.dumps(e.tool_snapshot) if e.tool_snapshot is not None else None,
+                e.tool_snapshot,
             )
             for e in executions
         ],

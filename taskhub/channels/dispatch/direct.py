@@ -15,12 +15,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from taskhub.channels import kinds
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Delivery, DeliveryStatus
-from taskhub.core.bulk import param
+from taskhub.core.bulk import insert_rows
 from taskhub.core.errors import ErrorKind
 
 logger = logging.getLogger(__name__)
@@ -51,18 +51,20 @@ def deliver_in_database(envelopes: Sequence[Envelope], *, now: datetime) -> dict
 
 def _insert_sent(envelopes: Sequence[Envelope], *, now: datetime) -> set[str]:
     """Ledger rows for ``envelopes`` as ``sent``; returns the keys that were new (one statement)."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    params: list[object] = []
-    for envelope in envelopes:
-        message = envelope.message
-        params += [message.execution_id, message.channel_id, envelope.key, DeliveryStatus.SENT, 1, SUMMARY, ""]
-        params += [param(now), param(now)]
-    row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    sql = (
-        f"INSERT INTO {table} (execution_id, channel_id, idempotency_key, status, attempts, "  # noqa: S608
-        f"response_summary, error_kind, created_at, sent_at) VALUES {', '.join([row] * len(envelopes))} "
-        "ON CONFLICT DO NOTHING RETURNING idempotency_key"
+    returned = insert_rows(
+        Delivery,
+        columns=(("execution_id", "bigint"), ("channel_id", "bigint"), ("idempotency_key", "")),
+        rows=[(e.message.execution_id, e.channel.pk, e.key) for e in envelopes],
+        constants={
+            "status": f"'{DeliveryStatus.SENT}'",
+            "attempts": "1",
+            "response_summary": f"'{SUMMARY}'",
+            "error_kind": "''",
+            "created_at": "%s",
+            "sent_at": "%s",
+        },
+        constant_params=[now, now],
+        conflict="ON CONFLICT DO NOTHING",
+        returning=("idempotency_key",),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {key for (key,) in cursor.fetchall()}
+    return {key for (key,) in returned}

@@ -1,0 +1,82 @@
+"""Batches as one JSON parameter: what goes in comes out, through the ORM, unchanged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from taskhub.channels.models import InboxMessage
+from taskhub.core.bulk import insert_rows, update_from_values
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = "it's \"quoted\", back\\slash, 北京 ☀, new\nline, %s %(x)s, null \x01"
+COLUMNS = (
+    ("owner_id", "bigint"),
+    ("key", ""),
+    ("title", ""),
+    ("body", ""),
+    ("urgent", "boolean"),
+    ("data", "jsonb"),
+    ("execution_id", "bigint"),
+)
+
+
+def _insert(rows, **extra):  # type: ignore[no-untyped-def]
+    return insert_rows(
+        InboxMessage,
+        columns=COLUMNS,
+        rows=rows,
+        constants={"created_at": "%s"},
+        constant_params=[datetime(2026, 11, 25, 8, tzinfo=ZoneInfo("Asia/Shanghai"))],
+        **extra,
+    )
+
+
+def test_inserted_values_read_back_unchanged(alice) -> None:
+    data = {"price": 6.9, "nested": {"list": [1, "二", None]}, "text": AWKWARD}
+    _insert([(alice.pk, "k1", AWKWARD, "", True, data, None), (alice.pk, "k2", "plain", AWKWARD, False, {}, None)])
+    first, second = InboxMessage.objects.order_by("key")
+    assert (first.title, first.urgent, first.data, first.execution_id) == (AWKWARD, True, data, None)
+    assert (second.body, second.urgent, second.data) == (AWKWARD, False, {})
+    # The constant timestamp keeps its instant, whatever the zone it was given in.
+    assert first.created_at == datetime(2026, 11, 25, 0, tzinfo=UTC)
+    assert InboxMessage.objects.filter(created_at__lt=datetime(2026, 11, 25, 0, 0, 1, tzinfo=UTC)).count() == 2
+
+
+def test_a_conflicting_row_is_skipped_and_only_new_rows_are_returned(alice) -> None:
+    _insert([(alice.pk, "k1", "first", "", False, {}, None)])
+    returned = _insert(
+        [(alice.pk, "k1", "second", "", False, {}, None), (alice.pk, "k2", "new", "", False, {}, None)],
+        conflict="ON CONFLICT (key) DO NOTHING",
+        returning=("key", "title"),
+    )
+    assert returned == [("k2", "new")]
+    assert InboxMessage.objects.get(key="k1").title == "first"
+
+
+def test_update_sets_each_row_its_own_values_and_the_guard_holds(alice) -> None:
+    _insert([(alice.pk, f"k{i}", "t", "", False, {}, None) for i in range(3)])
+    ids = list(InboxMessage.objects.order_by("key").values_list("id", flat=True))
+    read = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    changed = update_from_values(
+        InboxMessage,
+        columns=(("title", ""), ("data", "jsonb"), ("read_at", "timestamptz")),
+        rows=[(ids[0], AWKWARD, {"n": 0}, read), (ids[1], "b", [1, "x"], None)],
+    )
+    assert changed == 2
+    rows = {m.pk: m for m in InboxMessage.objects.all()}
+    assert (rows[ids[0]].title, rows[ids[0]].data, rows[ids[0]].read_at) == (AWKWARD, {"n": 0}, read)
+    assert (rows[ids[1]].title, rows[ids[1]].data, rows[ids[1]].read_at) == ("b", [1, "x"], None)
+    assert rows[ids[2]].title == "t"  # not named, not touched
+
+    guarded = update_from_values(
+        InboxMessage,
+        columns=(("title", ""),),
+        rows=[(ids[0], "guarded"), (ids[2], "guarded")],
+        guard=("read_at", read + timedelta(seconds=1)),
+    )
+    assert guarded == 0
+    assert not InboxMessage.objects.filter(title="guarded").exists()
