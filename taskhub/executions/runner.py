@@ -71,13 +71,25 @@ def claim(execution_ids: list[int], *, now: datetime) -> list[int]:
     return ids
 
 
+# What a run reads and writes back: every other column stays in the database (a
+# deferred field read here would cost a query per execution).
+_RUN_FIELDS = (
+    *("subscription_id", "fire_key", "status", "attempts", "scheduled_for", "meta", "tool_snapshot", "message"),
+    *("error_kind", "error_message", "lease_expires_at", "finished_at"),
+    *(
+        f"subscription__{name}"
+        for name in ("status", "kind", "priority", "tool", "arguments", "call_key", "template", "title", "timezone")
+    ),
+)
+
+
 def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
     """Run the claimable executions among ``execution_ids``; returns counts by final status."""
     now = now or djtz.now()
     ids = claim(execution_ids, now=now)
     if not ids:
         return {}
-    executions = list(Execution.objects.filter(id__in=ids).select_related("subscription"))
+    executions = list(Execution.objects.filter(id__in=ids).select_related("subscription").only(*_RUN_FIELDS))
     outcomes = {e.pk: Outcome(e) for e in executions}
 
     runnable = []
@@ -104,7 +116,11 @@ def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[
 
 
 def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now: datetime) -> dict[int, Any]:
-    """One gateway call per distinct (tool, arguments); transient errors retried at once (up to 3)."""
+    """One gateway call per distinct (tool, arguments); transient errors retried at once (up to 3).
+
+    Executions are grouped by their subscription's stored ``call_key`` (equal for
+    equal tool and arguments), so the gateway sees each distinct call once.
+    """
     from tools import gateway
 
     results: dict[int, Any] = {}
@@ -114,14 +130,12 @@ def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now:
             break
         priority = queues.HIGH if any(e.subscription.kind == Kind.MONITOR for e in pending) else queues.DEFAULT
         started = djtz.now()
-        answers = gateway.call_many(
-            [(e.subscription.tool, e.subscription.arguments) for e in pending],
-            priority=priority,
-            fetched_since=_tick_of(pending),
-        )
+        calls = {e.subscription.call_key: (e.subscription.tool, e.subscription.arguments) for e in pending}
+        answers = gateway.call_many(calls.values(), priority=priority, fetched_since=_tick_of(pending))
+        by_call = {stored: answers[gateway.request_key(*call)] for stored, call in calls.items()}
         retry_again = []
         for execution in pending:
-            answer = answers[gateway.call_key(execution.subscription.tool, execution.subscription.arguments)]
+            answer = by_call[execution.subscription.call_key]
             outcome = outcomes[execution.pk]
             entry = {
                 "n": execution.attempts,

@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.runner import run_batch
+from taskhub.subscriptions.models import Subscription
 from tests.factories import active_periodic
 from tools.servers import faults
 
@@ -146,3 +149,30 @@ def test_a_failing_or_slow_llm_leaves_the_template_text(alice, wording, step) ->
     body = InboxMessage.objects.get().body
     assert body.startswith("Beijing weather: ")
     assert body.endswith("°C")
+
+
+def test_an_invalid_call_fails_its_executions_permanently_and_the_rest_of_the_batch_runs(alice) -> None:
+    ok, gone, bad = (active_periodic(alice, arguments={"city": city}) for city in ("Beijing", "Shanghai", "Harbin"))
+    ids = _fan_out(ok, gone, bad)
+    # The tool was removed, and a schema change made stored arguments invalid, after the fan-out.
+    Subscription.objects.filter(pk=gone.pk).update(tool="no_such_tool")
+    Subscription.objects.filter(pk=bad.pk).update(arguments={"city": 5})
+
+    assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: 1, ExecutionStatus.FAILED: 2}
+    failed = Execution.objects.filter(status=ExecutionStatus.FAILED)
+    assert {e.subscription_id for e in failed} == {gone.pk, bad.pk}
+    assert {e.error_kind for e in failed} == {"permanent"}
+    assert list(InboxMessage.objects.values_list("subscription_id", flat=True)) == [ok.pk]
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(alice, bob) -> None:
+    def queries_for(n: int) -> int:
+        subs = [active_periodic(alice if i % 2 else bob, arguments={"city": "Beijing"}) for i in range(n)]
+        before = set(Execution.objects.values_list("id", flat=True))
+        _fan_out(*subs)
+        ids = sorted(set(Execution.objects.values_list("id", flat=True)) - before)
+        with CaptureQueriesContext(connection) as captured:
+            assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: n}
+        return len(captured)
+
+    assert queries_for(2) == queries_for(20)

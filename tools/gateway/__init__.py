@@ -6,7 +6,8 @@ Public API (import from here):
 - ``call_many(requests, *, priority="default", max_age_s=None, fetched_since=None)``
   ``-> dict[CallKey, ToolResult | TaskHubError]``
 - ``reset_process_state()`` (tests: forget this process's registry snapshot and local cache)
-- ``call_key(tool, args) -> CallKey``
+- ``call_key(tool, args) -> CallKey`` (raises for an invalid request)
+- ``request_key(tool, args) -> CallKey`` (where ``call_many`` files its answer, valid or not)
 - ``known_tools() -> dict[str, ToolSpec]``
 - ``validate_arguments(tool, args) -> dict`` (normalised; raises ``InvalidInput``)
 
@@ -72,6 +73,13 @@ def call_key(tool: str, args: dict[str, Any]) -> CallKey:
     from tools.gateway import client
 
     return client.call_key(tool, args)
+
+
+def request_key(tool: str, args: dict[str, Any]) -> CallKey:
+    """See ``tools.gateway.client.request_key``."""
+    from tools.gateway import client
+
+    return client.request_key(tool, args)
 
 
 def known_tools() -> dict[str, ToolSpec]:

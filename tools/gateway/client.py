@@ -297,8 +297,17 @@ def _distinct_keys(
         try:
             keys.add(call_key(tool, args))
         except TaskHubError as exc:
-            errors[(tool, canonical_json(args))] = exc
+            errors[request_key(tool, args)] = exc
     return keys
+
+
+def request_key(tool: str, args: dict[str, Any]) -> CallKey:
+    """Where ``call_many`` files the answer to (tool, args): its ``call_key``, or, when the
+    request is invalid (unknown tool, bad arguments), (tool, canonical JSON of the args as given)."""
+    try:
+        return call_key(tool, args)
+    except TaskHubError:
+        return tool, canonical_json(args)
 
 
 def reset_process_state() -> None:
