@@ -10,6 +10,7 @@ the statement itself; ``json.dumps`` of a batch runs in C.
 Columns are ``(name, type)`` pairs; the type is the PostgreSQL type of the value
 (``bigint``, ``jsonb``, ``timestamptz``, ``smallint``, ``uuid``, ``boolean``; ``""`` for text).
 A ``jsonb`` value is the Python object itself (a dict or list, or None for NULL), never a JSON string.
+``ids_in`` does the same for a list of ids: ``filter(id__in=ids_in(ids))``.
 ``cast`` and ``param`` are for the other raw statements that take parameters.
 """
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 
 Column = tuple[str, str]  # (name, PostgreSQL type; "" for text)
 
@@ -62,6 +64,14 @@ def rows_relation(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -
     # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
     picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
     return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
+
+
+def ids_in(ids: Iterable[int]) -> RawSQL:
+    """A subquery yielding ``ids``, from one JSON parameter: ``filter(pk__in=ids_in(ids))``."""
+    payload = json.dumps(list(ids))
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT (json_array_elements_text(%s::json))::bigint", [payload])
+    return RawSQL("SELECT value FROM json_each(%s)", [payload])
 
 
 def insert_rows(

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core.bulk import ids_in, param
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
 from taskhub.executions.message import compose, reworded
@@ -47,28 +48,34 @@ class Outcome:
 
 
 def claim(execution_ids: list[int], *, now: datetime) -> list[int]:
-    """Take the executions nobody else is running; returns the ids this worker now owns."""
+    """Take the executions nobody else is running; returns the ids this worker now owns.
+
+    One statement: rows another worker holds are skipped (``SKIP LOCKED``), the rest
+    are marked ``running`` under a fresh lease and counted as an attempt.
+    """
     lease_s = settings.EXECUTION_LEASE_S
-    claimable = (
-        Q(status=ExecutionStatus.QUEUED)
-        # a retry is claimable once its back-off ended (its lease is back-off + lease)
-        | Q(status=ExecutionStatus.RETRYING, lease_expires_at__lte=now + timedelta(seconds=lease_s))
-        # a worker died while running it
-        | Q(status=ExecutionStatus.RUNNING, lease_expires_at__lte=now)
-    )
-    with transaction.atomic():
-        ids = list(
-            Execution.objects.select_for_update(skip_locked=True)
-            .filter(claimable, id__in=execution_ids)
-            .values_list("id", flat=True)
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    ids = ids_in(execution_ids)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = f"""
+        UPDATE {table} SET status = %s, started_at = %s, lease_expires_at = %s, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM {table} WHERE id IN ({ids.sql}) AND (
+                status = %s
+                -- a retry is claimable once its back-off ended (its lease is back-off + lease)
+                OR (status = %s AND lease_expires_at <= %s)
+                -- a worker died while running it
+                OR (status = %s AND lease_expires_at <= %s)
+            ){skip_locked}
         )
-        Execution.objects.filter(id__in=ids).update(
-            status=ExecutionStatus.RUNNING,
-            started_at=now,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            attempts=F("attempts") + 1,
-        )
-    return ids
+        RETURNING id
+    """  # noqa: S608 - only our table name and constants are interpolated
+    params = [ExecutionStatus.RUNNING, now, now + timedelta(seconds=lease_s), *ids.params]
+    params += [ExecutionStatus.QUEUED, ExecutionStatus.RETRYING, now + timedelta(seconds=lease_s)]
+    params += [ExecutionStatus.RUNNING, now]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [param(value) for value in params])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 # What a run reads and writes back: every other column stays in the database (a
@@ -89,7 +96,7 @@ def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[
     ids = claim(execution_ids, now=now)
     if not ids:
         return {}
-    executions = list(Execution.objects.filter(id__in=ids).select_related("subscription").only(*_RUN_FIELDS))
+    executions = list(Execution.objects.filter(id__in=ids_in(ids)).select_related("subscription").only(*_RUN_FIELDS))
     outcomes = {e.pk: Outcome(e) for e in executions}
 
     runnable = []
@@ -280,7 +287,7 @@ def _update_subscriptions(outcomes: dict[int, Outcome], *, now: datetime) -> Non
         )
     }
     if succeeded:
-        Subscription.objects.filter(pk__in=succeeded).update(
+        Subscription.objects.filter(pk__in=ids_in(succeeded)).update(
             last_fired_at=now, last_succeeded_at=now, consecutive_failures=0
         )
     if failed_permanently:

@@ -6,17 +6,19 @@ injected with the offline servers' fault switch, time is passed explicitly.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
 from taskhub.executions.models import Execution, ExecutionStatus
-from taskhub.executions.runner import run_batch
+from taskhub.executions.runner import claim, run_batch
 from taskhub.subscriptions.models import Subscription
 from tests.factories import active_periodic
 from tools.servers import faults
@@ -176,3 +178,27 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(alice, bob) -> None:
         return len(captured)
 
     assert queries_for(2) == queries_for(20)
+
+
+def test_a_claim_skips_rows_another_worker_holds_without_waiting(alice) -> None:
+    ids = _fan_out(*(active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(4)))
+    held, locked, release = ids[:2], threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        with transaction.atomic():
+            list(Execution.objects.select_for_update().filter(id__in=held))
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        assert sorted(claim(ids, now=timezone.now())) == ids[2:]
+        assert time.monotonic() - started < 2  # skipped, not waited for
+    finally:
+        release.set()
+        thread.join()
+    assert sorted(claim(ids, now=timezone.now())) == held  # released: now free to take, and only those
