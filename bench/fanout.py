@@ -24,8 +24,6 @@ from datetime import timedelta
 import psutil
 from _setup import bench_database, machine
 
-WORKERS = 2  # this machine has 2 cores
-
 
 def _rss_sampler(procs: list[psutil.Process], stop: threading.Event, peak: dict[str, float]) -> None:
     while not stop.is_set():
@@ -52,6 +50,7 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=2000)
     parser.add_argument("--naive", type=int, default=2000, help="subscriptions run the naive way, for the baseline")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: one per core)")
     args = parser.parse_args()
     with bench_database():
         from django.core.management import call_command
@@ -81,7 +80,7 @@ def main() -> None:
             env = process_env()
             peak = {"max": 0.0}
             stop = threading.Event()
-            with celery_worker(concurrency=WORKERS, env=env, extra_args=["-I", "bench.naive"]) as worker:
+            with celery_worker(concurrency=args.workers, env=env, extra_args=["-I", "bench.naive"]) as worker:
                 sampler = threading.Thread(
                     target=_rss_sampler, args=([psutil.Process(worker.pid)], stop, peak), daemon=True
                 )
@@ -117,6 +116,7 @@ def main() -> None:
             "naive_sample": len(sample),
             "naive_pushes_per_s": round(len(sample) / naive_s, 1),
             "seed_s": round(seed_s, 1),
+            "workers": args.workers,
             "machine": machine(),
         }
         figures["ratio_vs_naive"] = round(figures["pushes_per_s"] / figures["naive_pushes_per_s"], 1)
