@@ -229,3 +229,20 @@ def test_an_empty_message_is_refused_naming_the_field(shanghai_user) -> None:
     with pytest.raises(InvalidInput) as exc:
         chat_message(owner=shanghai_user, text="   ", parser=ScriptedParser())
     assert "message" in exc.value.fields
+
+
+def test_a_chat_draft_is_checked_against_the_tool_schema_once(shanghai_user, monkeypatch) -> None:
+    from tools.gateway import client
+
+    checked: list[str] = []
+    real = client.validate_arguments
+
+    def counting(tool, args):  # type: ignore[no-untyped-def]
+        checked.append(tool)
+        return real(tool, args)
+
+    monkeypatch.setattr(client, "validate_arguments", counting)
+    reply = chat_message(owner=shanghai_user, text="每天早上8点告诉我北京的天气", parser=ScriptedParser(BEIJING_8AM))
+
+    assert reply.type == "card"
+    assert checked == ["current_weather"]
