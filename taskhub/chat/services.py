@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from agents.chat.card import card_for, card_text
 from agents.chat.intent import Draft, Manage, ParseContext, Parser, Refusal
-from taskhub.channels.models import NotificationPreferences
+from taskhub.channels.selectors import user_timezone
 from taskhub.chat.drafts import DraftProblem, draft_spec, missing_slots, problem_of
 from taskhub.chat.manage import manage
 from taskhub.chat.models import Conversation, Role, Turn
@@ -46,12 +46,6 @@ class Reply:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-def user_timezone(owner: AbstractBaseUser) -> str:
-    """The user's time zone from their notification preferences (UTC until they set one)."""
-    tz = NotificationPreferences.objects.filter(owner=owner).values_list("timezone", flat=True).first()
-    return tz or "UTC"
 
 
 def _conversation(owner: AbstractBaseUser, conversation_id: int, *, lock: bool = False) -> Conversation:
