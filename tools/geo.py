@@ -8,6 +8,8 @@ Contract of the look-ups:
 - :func:`find_place` and :func:`find_province` are case-insensitive, ignore spaces,
   apostrophes, hyphens and accents ("Xi'an" == "xian", "Ürümqi" == "urumqi"), and
   accept Chinese names with or without their administrative suffix (市, 省, 自治区 ...).
+  :func:`normalise` is that folding, and ``Place.names`` / ``Province.names`` the
+  names each is indexed by, for callers that look for names inside longer text.
 - A name resolves to at most one place; the index refuses to build if two places
   claim the same name (a test holds the tables to that).
 - They return ``None`` for an unknown name; they never guess.
@@ -34,6 +36,11 @@ class Province:
     kind: str  # province | municipality | autonomous region
     aliases: tuple[str, ...] = ()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names it is found by (besides its code): English, Chinese, official Chinese, aliases."""
+        return (self.name, self.name_zh, self.full_name_zh, *self.aliases)
+
 
 @dataclass(frozen=True)
 class Place:
@@ -50,9 +57,14 @@ class Place:
     aliases: tuple[str, ...] = ()
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The names it is found by: English, Chinese, aliases."""
+        return (self.name, self.name_zh, *self.aliases)
+
+    @property
     def slug(self) -> str:
         """A stable ASCII key for caches and URLs, e.g. ``xian`` or ``mexico-city``."""
-        return "-".join(_normalise(part) for part in self.name.split())
+        return "-".join(normalise(part) for part in self.name.split())
 
 
 # code, English, short Chinese, official Chinese, kind, aliases
@@ -322,10 +334,10 @@ _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区"
 _IGNORED = set(" \t'’‘-_.,·")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """Case-folded, accent-free, without spaces and punctuation: the key both tables are indexed by."""
     decomposed = unicodedata.normalize("NFKD", text.strip())
-    kept = (ch for ch in decomposed if not unicodedata.combining(ch) and ch not in _IGNORED)
+    kept = (ch for ch in decomposed if not (unicodedata.combining(ch) or ch.isspace() or ch in _IGNORED))
     return "".join(kept).casefold()
 
 
@@ -340,7 +352,7 @@ def _build_index(items: tuple[object, ...], names: dict[object, tuple[str, ...]]
     index: dict[str, object] = {}
     for item in items:
         for name in names[item]:
-            key = _normalise(name)
+            key = normalise(name)
             if index.setdefault(key, item) is not item:
                 raise ValueError(f"place name {name!r} is claimed twice")
     return index
@@ -348,18 +360,18 @@ def _build_index(items: tuple[object, ...], names: dict[object, tuple[str, ...]]
 
 @cache
 def _place_index() -> dict[str, Place]:
-    names = {p: (p.name, p.name_zh, *p.aliases) for p in PLACES}
+    names = {p: p.names for p in PLACES}
     return _build_index(PLACES, names)  # type: ignore[arg-type,return-value]
 
 
 @cache
 def _province_index() -> dict[str, Province]:
-    names = {p: (p.code, p.name, p.name_zh, p.full_name_zh, *p.aliases) for p in PROVINCES}
+    names = {p: (p.code, *p.names) for p in PROVINCES}
     return _build_index(PROVINCES, names)  # type: ignore[arg-type,return-value]
 
 
 def _find(text: str, index: dict[str, object], suffixes: tuple[str, ...]) -> object | None:
-    key = _normalise(text)
+    key = normalise(text)
     if not key:
         return None
     if key in index:

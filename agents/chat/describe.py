@@ -11,6 +11,7 @@ from typing import Any
 
 from cron_descriptor import ExpressionDescriptor, Options
 
+from taskhub.monitoring.conditions import Wording, describe
 from tools.geo import find_place, find_province
 
 TOOL_WORDS: dict[str, tuple[str, str]] = {
@@ -134,27 +135,24 @@ def schedule_words(cron: str) -> dict[str, str]:
     return words
 
 
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def _wording(lang: int) -> Wording:
+    """The chat's reading of conditions in English (0) or Chinese (1), from the tables above."""
+    return Wording(
+        ops={op: words[lang] for op, words in OP_WORDS.items()},
+        fields={name: words[lang] for name, words in FIELD_WORDS.items()},
+        units={name: words[lang] for name, words in UNITS.items()},
+        all=(" and ", "且")[lang],
+        any=(" or ", "或")[lang],
+        group="{}",
+        changed=("{field} changes", "{field}发生变化")[lang],
+        percent=("{field} {op} {value}%", "{field}{op}{value}%")[lang],
+        compare=("{field} {op} {value}{unit}", "{field}{op}{value}{unit}")[lang],
+    )
 
 
-def _leaf_words(leaf: dict[str, Any]) -> tuple[str, str]:
-    field, op, value = str(leaf.get("field", "")), str(leaf.get("op", "")), leaf.get("value")
-    field_en, field_zh = FIELD_WORDS.get(field, (field, field))
-    op_en, op_zh = OP_WORDS.get(op, (op, op))
-    if op == "changed":
-        return f"{field_en} changes", f"{field_zh}发生变化"
-    if op in ("pct_drop", "pct_rise"):
-        return f"{field_en} {op_en} {_number(value)}%", f"{field_zh}{op_zh}{_number(value)}%"
-    unit_en, unit_zh = UNITS.get(field, ("", ""))
-    return f"{field_en} {op_en} {_number(value)}{unit_en}", f"{field_zh}{op_zh}{_number(value)}{unit_zh}"
+WORDING = {"en": _wording(0), "zh": _wording(1)}
 
 
 def condition_words(condition: dict[str, Any]) -> dict[str, str]:
     """A monitor condition in words: ``{"en": "price below 7 yuan/L", "zh": "价格低于7元/升"}``."""
-    for key, joins in (("all", (" and ", "且")), ("any", (" or ", "或"))):
-        if key in condition:
-            parts = [condition_words(part) for part in condition[key]]
-            return {"en": joins[0].join(p["en"] for p in parts), "zh": joins[1].join(p["zh"] for p in parts)}
-    en, zh = _leaf_words(condition)
-    return {"en": en, "zh": zh}
+    return {lang: describe(condition, words) for lang, words in WORDING.items()}

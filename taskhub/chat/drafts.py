@@ -1,13 +1,13 @@
 """From a parsed ``Draft`` to a validated subscription spec, or the slot to ask about.
 
-Every check runs before anything is written: a known tool, a known place,
-arguments valid against the tool's input schema, a schedule within the limits
-(in the user's time zone), a monitor condition that is data over the tool's
-output fields with a numeric threshold. The schedule and condition checks are
-``subscription_create``'s own (it validates before it writes, in one
-transaction); its ``InvalidInput`` maps to a slot here too. A failure is a
-``DraftProblem`` naming the slot the follow-up question asks about, never an
-error for the user.
+Every check runs before anything is written: a known place here, then
+``subscription_create``'s own validation (it validates before it writes, in one
+transaction): a known tool, arguments valid against the tool's input schema, a
+schedule within the limits (in the user's time zone), a monitor condition that
+is data over the tool's output fields with a numeric threshold. Each check runs
+once per draft; an ``InvalidInput`` from the service maps to a slot through
+``problem_of``. A failure is a ``DraftProblem`` naming the slot the follow-up
+question asks about, never an error for the user.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from agents.chat.describe import place_names
 from agents.chat.intent import Draft, Slot
 from taskhub.core.errors import InvalidInput
-from taskhub.subscriptions import validation
 from taskhub.subscriptions.models import Kind
 from taskhub.subscriptions.services import SubscriptionSpec
 from tools.geo import find_place, find_province
@@ -107,36 +106,35 @@ def problem_of(exc: InvalidInput) -> DraftProblem:
 
 
 def draft_spec(draft: Draft, *, timezone: str, language: str) -> tuple[str, SubscriptionSpec]:
-    """(kind, spec) for a complete draft, checked; ``DraftProblem`` otherwise."""
+    """(kind, spec) for a complete draft with a known place; ``DraftProblem`` otherwise.
+
+    The spec is not validated here: ``subscription_create`` does that, once, and
+    its ``InvalidInput`` becomes a ``DraftProblem`` through ``problem_of``.
+    """
     missing = missing_slots(draft)
     if missing:
         raise DraftProblem(missing[0])
     kind, tool = kind_of(draft), str(draft.tool)
     assert kind is not None  # missing_slots asks for the time otherwise
-    try:
-        arguments = validation.validate_tool_call(tool, draft.arguments)
-        _check_place(tool, arguments)
-        spec = SubscriptionSpec(
-            title=(draft.title or _title(tool, arguments, language))[:200],
-            tool=tool,
-            arguments=arguments,
-            timezone=timezone,
-            template=_template(tool, language),
-        )
-        if kind == Kind.PERIODIC:
-            # Checked once, by subscription_create before it writes (the interval check walks the cron).
-            spec.cron = str(draft.cron)
-        elif kind == Kind.ONCE:
-            run_at = draft.run_at
-            assert run_at is not None  # missing_slots asks for the time otherwise
-            if run_at.tzinfo is None:  # a wall-clock time from the parser is the user's own
-                run_at = run_at.replace(tzinfo=ZoneInfo(timezone))
-            spec.run_at = run_at  # in the future? checked by subscription_create before it writes
-        else:
-            # Checked by subscription_create (taskhub.monitoring.conditions: data over the tool's output fields).
-            spec.condition = draft.condition
-    except InvalidInput as exc:
-        raise problem_of(exc) from None
+    arguments = dict(draft.arguments)
+    _check_place(tool, arguments)
+    spec = SubscriptionSpec(
+        title=(draft.title or _title(tool, arguments, language))[:200],
+        tool=tool,
+        arguments=arguments,
+        timezone=timezone,
+        template=_template(tool, language),
+    )
+    if kind == Kind.PERIODIC:
+        spec.cron = str(draft.cron)
+    elif kind == Kind.ONCE:
+        run_at = draft.run_at
+        assert run_at is not None  # missing_slots asks for the time otherwise
+        if run_at.tzinfo is None:  # a wall-clock time from the parser is the user's own
+            run_at = run_at.replace(tzinfo=ZoneInfo(timezone))
+        spec.run_at = run_at
+    else:
+        spec.condition = draft.condition
     return kind, spec
 
 

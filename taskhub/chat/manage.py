@@ -1,7 +1,8 @@
 """Management requests from the chat ("what do I have?", "stop my Beijing weather", "pause all alerts").
 
 Only the requesting user's subscriptions are ever looked at (``subscriptions_of``),
-and every change is a lifecycle transition through ``subscription_transition``.
+and every change is one bulk lifecycle transition (``subscriptions_transition``):
+"pause all" costs the same few queries for 3 subscriptions as for 300.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from agents.chat.intent import Manage, Slot
 from taskhub.chat.questions import say
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.selectors import subscriptions_of
-from taskhub.subscriptions.services import subscription_transition
+from taskhub.subscriptions.services import subscriptions_transition
 from taskhub.subscriptions.states import TRANSITIONS, Action, Status
 
 FINISHED = (Status.CANCELLED, Status.COMPLETED)
@@ -74,7 +75,14 @@ def manage(*, owner: AbstractBaseUser, request: Manage, language: str) -> Manage
     if request.scope == "one" and len(candidates) > 1:
         text = say(language, "Which one do you mean?", "你指的是哪一个？") + "\n" + _lines(candidates)
         return ManageOutcome("question", text, [summary(s) for s in candidates], slot=Slot.TARGET)
-    done = [subscription_transition(subscription_id=sub.pk, action=action, owner=owner) for sub in candidates]
+    result = subscriptions_transition(owner=owner, subscription_ids=[s.pk for s in candidates], action=action)
+    done = result.changed
     en, zh = VERBS[str(action)]
-    text = say(language, f"{en}:", f"{zh}：") + "\n" + _lines(done)
+    parts = [say(language, f"{en}:", f"{zh}：") + "\n" + _lines(done)] if done else []
+    if result.refused:
+        # Changed meanwhile (another tab, a worker) or over the quota: say so rather than pretend.
+        titles = {s.pk: s.title for s in candidates}
+        refused = "\n".join(f"#{pk} {titles[pk]}: {exc.message}" for pk, exc in sorted(result.refused.items()))
+        parts.append(say(language, "Not changed:", "未能操作：") + "\n" + refused)
+    text = "\n".join(parts)
     return ManageOutcome("result", text, [summary(s) for s in done])

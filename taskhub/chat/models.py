@@ -12,11 +12,16 @@ class Language(models.TextChoices):
 
 
 class Conversation(models.Model):
-    """One user's exchange with the chat agent; ``pending_draft`` is the unfinished draft a follow-up fills."""
+    """One user's exchange with the chat agent; ``pending_draft`` is the unfinished draft a follow-up fills.
+
+    ``version`` counts the answered turns: a follow-up parsed against one version
+    is stored only if the conversation is still at that version (compare-and-set).
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     pending_draft = models.JSONField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,18 +21,19 @@ from pydantic import ValidationError
 
 from agents.chat.card import card_for, card_text
 from agents.chat.intent import Draft, Manage, ParseContext, Parser, Refusal
-from taskhub.channels.models import NotificationPreferences
+from taskhub.channels.selectors import user_timezone
 from taskhub.chat.drafts import DraftProblem, draft_spec, missing_slots, problem_of
 from taskhub.chat.manage import manage
 from taskhub.chat.models import Conversation, Role, Turn
 from taskhub.chat.questions import language_of, question, say
-from taskhub.core.errors import InvalidInput, NotFound
+from taskhub.core.errors import Conflict, InvalidInput, NotFound
 from taskhub.subscriptions.models import Origin
 from taskhub.subscriptions.services import subscription_create
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 1000
+PARSE_ATTEMPTS = 3  # a follow-up that raced other turns of its conversation is parsed again, at most this often
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,6 @@ class Reply:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-def user_timezone(owner: AbstractBaseUser) -> str:
-    """The user's time zone from their notification preferences (UTC until they set one)."""
-    tz = NotificationPreferences.objects.filter(owner=owner).values_list("timezone", flat=True).first()
-    return tz or "UTC"
 
 
 def _conversation(owner: AbstractBaseUser, conversation_id: int, *, lock: bool = False) -> Conversation:
@@ -76,26 +71,52 @@ def chat_message(
 ) -> Reply:
     """Answer one chat message of ``owner``; stores both turns and the conversation's pending draft.
 
-    Raises ``InvalidInput`` (field ``message``) for an empty or oversized message and
-    ``NotFound`` for a conversation that is not the user's.
+    Raises ``InvalidInput`` (field ``message``) for an empty or oversized message,
+    ``NotFound`` for a conversation that is not the user's, and ``Conflict`` (409,
+    field ``conversation_id``) when other turns of the conversation kept being
+    answered while this one was parsed. A follow-up is parsed against the pending
+    draft it is stored over: concurrent follow-ups each count, none is lost.
     """
     text = text.strip()
     if not text or len(text) > MAX_MESSAGE_LENGTH:
         raise InvalidInput(
             "message: empty or too long", fields={"message": [f"must be 1 to {MAX_MESSAGE_LENGTH} characters"]}
         )
-    known = _conversation(owner, conversation_id) if conversation_id is not None else None
-    language = language_of(text, default=known.language if known else "en")
     tz = user_timezone(owner)
-    now = djtz.now()
-    context = ParseContext(now=now, timezone=tz, language=language, pending=_pending(known) if known else None)
     if parser is None:
         from agents.chat.parsers import get_parser
 
         parser = get_parser()
-    # Outside any transaction: an LLM parser may take seconds, and must not hold a row lock meanwhile.
-    intent = parser.parse(text, context)
-    return _answer(owner, intent, text=text, conversation_id=conversation_id, language=language, tz=tz, now=now)
+    for _ in range(PARSE_ATTEMPTS):
+        known = _conversation(owner, conversation_id) if conversation_id is not None else None
+        language = language_of(text, default=known.language if known else "en")
+        now = djtz.now()
+        context = ParseContext(now=now, timezone=tz, language=language, pending=_pending(known) if known else None)
+        # Outside any transaction: an LLM parser may take seconds, and must not hold a row lock meanwhile.
+        intent = parser.parse(text, context)
+        try:
+            return _answer(
+                owner,
+                intent,
+                text=text,
+                conversation_id=conversation_id,
+                seen_version=known.version if known else None,
+                language=language,
+                tz=tz,
+                now=now,
+            )
+        except _Answered:
+            # Another message of this conversation was answered while this one was parsed: its pending
+            # draft is the one this message follows up, so parse again rather than overwrite it.
+            logger.info("chat follow-up parsed again", extra={"conversation_id": conversation_id})
+    raise Conflict(
+        "conversation: busy",
+        fields={"conversation_id": ["other messages of this conversation were answered meanwhile; send it again"]},
+    )
+
+
+class _Answered(Exception):
+    """The conversation moved on (another turn was stored) after this message was parsed."""
 
 
 @transaction.atomic
@@ -105,15 +126,22 @@ def _answer(
     *,
     text: str,
     conversation_id: int | None,
+    seen_version: int | None,
     language: str,
     tz: str,
     now: datetime,
 ) -> Reply:
-    """Act on ``intent`` and store the exchange, all or nothing."""
+    """Act on ``intent`` and store the exchange, all or nothing.
+
+    ``seen_version``: the conversation's version ``intent`` was parsed against;
+    ``_Answered`` (nothing written) when it is no longer the current one.
+    """
     if conversation_id is None:
         conversation = Conversation.objects.create(owner=owner, language=language)
     else:
         conversation = _conversation(owner, conversation_id, lock=True)
+        if conversation.version != seen_version:
+            raise _Answered
     user_turn = Turn.objects.create(
         conversation=conversation, role=Role.USER, text=text, intent=intent.model_dump(mode="json")
     )
@@ -142,7 +170,8 @@ def _answer(
     Turn.objects.create(conversation=conversation, role=Role.AGENT, text=reply.text, reply=reply.as_dict())
     conversation.pending_draft = pending.model_dump(mode="json") if pending else None
     conversation.language = language
-    conversation.save(update_fields=["pending_draft", "language", "updated_at"])
+    conversation.version += 1  # under the row lock taken above
+    conversation.save(update_fields=["pending_draft", "language", "version", "updated_at"])
     logger.info(
         "chat reply",
         extra={"conversation_id": conversation.pk, "reply_type": reply.type, "slot": reply.slot},

@@ -27,7 +27,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
 from starlette.applications import Starlette
 
-from taskhub.chat.services import user_timezone
+from taskhub.channels.selectors import user_timezone
 from taskhub.core.errors import TaskHubError
 from taskhub.mcp.auth import SCOPE, UserTokenVerifier, current_user_id
 from taskhub.mcp.views import ExecutionList, SubscriptionList, SubscriptionOut, execution_list, subscription_out

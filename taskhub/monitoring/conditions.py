@@ -9,7 +9,8 @@ says whether it is a single numeric comparison the database can match by index.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from taskhub.core.errors import InvalidInput
@@ -157,17 +158,62 @@ def evaluate(condition: dict[str, Any], data: dict[str, Any], previous: dict[str
     return -change_pct >= condition["value"] if op == "pct_drop" else change_pct >= condition["value"]
 
 
-def describe(condition: dict[str, Any]) -> str:
-    """A short human reading of ``condition`` for messages: ``price < 7``."""
-    if "all" in condition or "any" in condition:
-        name = "all" if "all" in condition else "any"
-        joiner = " and " if name == "all" else " or "
-        return "(" + joiner.join(describe(c) for c in condition[name]) + ")"
-    symbols = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "ne": "!="}
-    op = condition["op"]
+@dataclass(frozen=True)
+class Wording:
+    """How ``describe`` reads conditions in one language: a table of words, no code.
+
+    ``ops``/``fields``/``units`` map an op, a field or a field's unit to words
+    (a field without an entry reads as its own name); the templates take
+    ``{field}``, ``{op}``, ``{value}`` and ``{unit}``; ``group`` wraps a whole
+    ``all``/``any`` group.
+    """
+
+    ops: Mapping[str, str]
+    all: str = " and "
+    any: str = " or "
+    group: str = "({})"
+    fields: Mapping[str, str] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
+    changed: str = "{field} changed"
+    percent: str = "{field} {op} {value}%"
+    compare: str = "{field} {op} {value}{unit}"
+
+
+# The short reading for alert messages: ``price < 7``.
+SYMBOLS = Wording(
+    ops={
+        "lt": "<",
+        "lte": "<=",
+        "gt": ">",
+        "gte": ">=",
+        "eq": "=",
+        "ne": "!=",
+        "pct_drop": "dropped by",
+        "pct_rise": "rose by",
+    }
+)
+
+
+def number_text(value: Any) -> str:
+    """A condition's value as text: ``7.5`` rather than ``7.500000``, ``7`` for an int."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe(condition: dict[str, Any], words: Wording = SYMBOLS) -> str:
+    """A human reading of ``condition`` in ``words`` (by default the short one: ``price < 7``).
+
+    The user's field names and values are substituted as data; only ``words``'s templates are formatted.
+    """
+    for name, joiner in (("all", words.all), ("any", words.any)):
+        if name in condition:
+            return words.group.format(joiner.join(describe(c, words) for c in condition[name]))
+    name, op = str(condition.get("field", "")), str(condition.get("op", ""))
+    parts = {
+        "field": words.fields.get(name, name),
+        "op": words.ops.get(op, op),
+        "value": number_text(condition.get("value")),
+        "unit": words.units.get(name, ""),
+    }
     if op == "changed":
-        return f"{condition['field']} changed"
-    if op in ("pct_drop", "pct_rise"):
-        return f"{condition['field']} {'dropped' if op == 'pct_drop' else 'rose'} by {condition['value']}%"
-    value = condition["value"]
-    return f"{condition['field']} {symbols[op]} {f'{value:g}' if isinstance(value, float) else value}"
+        return words.changed.format(**parts)
+    return (words.percent if op in ("pct_drop", "pct_rise") else words.compare).format(**parts)

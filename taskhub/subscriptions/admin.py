@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from taskhub.core.errors import TaskHubError
 from taskhub.executions.models import Execution
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Subscription
@@ -47,13 +46,10 @@ class LatestExecutionsInline(admin.TabularInline):
 
 def _lifecycle_action(action: Action, label: str) -> object:
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        done, refused = 0, []
-        for subscription_id in queryset.values_list("id", flat=True):
-            try:
-                services.subscription_transition(subscription_id=subscription_id, action=action)
-                done += 1
-            except TaskHubError as exc:
-                refused.append(f"#{subscription_id}: {exc.message}")
+        ids = list(queryset.values_list("id", flat=True))
+        result = services.subscriptions_transition(owner=None, subscription_ids=ids, action=action)
+        done = len(result.changed)
+        refused = [f"#{pk}: {exc.message}" for pk, exc in sorted(result.refused.items())]
         if done:
             modeladmin.message_user(request, f"{label}: {done} subscription(s).", messages.SUCCESS)
         if refused:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,15 +12,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone as djtz
 
 from taskhub.channels.inbox import InboxItem, inbox_write
 from taskhub.channels.models import Channel
 from taskhub.channels.services import inbox_channel_for
 from taskhub.core.canonical import call_key
-from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TaskHubError
 from taskhub.monitoring import conditions
 from taskhub.monitoring import services as monitoring
+from taskhub.monitoring.models import Monitor
 from taskhub.subscriptions import scheduling, templates, validation
 from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
 from taskhub.subscriptions.selectors import subscription_scope
@@ -182,52 +185,111 @@ def _locked(subscription_id: int, owner: AbstractBaseUser | None) -> Subscriptio
     return sub
 
 
-def _check_quota(owner_id: int) -> None:
-    # Lock the owner so two concurrent activations cannot both pass the count.
-    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
-    active = Subscription.objects.filter(owner_id=owner_id, status=Status.ACTIVE).count()
-    limit = settings.SUBSCRIPTION_MAX_ACTIVE_PER_USER
-    if active >= limit:
-        raise QuotaExceeded(
-            f"quota exceeded: {active} active subscriptions, the limit is {limit}",
-            fields={"status": [f"at most {limit} active subscriptions per user"]},
-        )
+@dataclass(frozen=True)
+class TransitionResults:
+    """What a bulk transition did: the subscriptions it changed, and why it left each other one alone."""
+
+    changed: list[Subscription]
+    refused: dict[int, TaskHubError]
 
 
 @transaction.atomic
-def subscription_transition(
-    *, subscription_id: int, action: Action | str, owner: AbstractBaseUser | None = None
-) -> Subscription:
-    """Move a subscription along the lifecycle by compare-and-set; 409 (Conflict) when not allowed.
+def subscriptions_transition(
+    *, owner: AbstractBaseUser | None, subscription_ids: Iterable[int], action: Action | str
+) -> TransitionResults:
+    """Move each of ``subscription_ids`` along the lifecycle, in a number of queries that does not grow with them.
 
-    ``owner`` limits the change to that user's subscription (None for system callers).
+    ``owner`` limits the change to that user's subscriptions (None for system
+    callers and staff). The rows are locked in id order, so concurrent calls take
+    turns and never deadlock. A row the table does not allow ``action`` from is
+    refused with ``Conflict`` and left as it is; one out of reach with
+    ``NotFound``; an activation past its owner's quota with ``QuotaExceeded``; a
+    one-off whose time has passed with ``InvalidInput``. Each affected schedule
+    bucket and monitor key is synced once.
     """
     action = Action(action)
     allowed_from, target = TRANSITIONS[action]
-    qs = subscription_scope(subscription_id, owner)
-    current = qs.values("owner_id", "status", "kind", "run_at").first()
-    if current is None:
-        raise NotFound("subscription not found")
+    ids = set(subscription_ids)
+    scope = Subscription.objects.filter(pk__in=ids)
+    if owner is not None:
+        scope = scope.filter(owner=owner)
+    rows = list(scope.select_for_update().order_by("pk"))
+    now = djtz.now()
+    refused: dict[int, TaskHubError] = {pk: NotFound("subscription not found") for pk in ids - {s.pk for s in rows}}
+    eligible = []
+    for sub in rows:
+        if sub.status not in allowed_from:
+            refused[sub.pk] = Conflict(f"cannot {action} a {sub.status} subscription", fields={"status": [sub.status]})
+        elif target == Status.ACTIVE and sub.kind == Kind.ONCE and sub.run_at and sub.run_at <= now:
+            refused[sub.pk] = InvalidInput("run_at: in the past", fields={"run_at": ["is in the past; edit it first"]})
+        else:
+            eligible.append(sub)
     if target == Status.ACTIVE:
-        _check_quota(current["owner_id"])
-        if current["kind"] == Kind.ONCE and current["run_at"] and current["run_at"] <= djtz.now():
-            raise InvalidInput("run_at: in the past", fields={"run_at": ["is in the past; edit it first"]})
-    changes: dict[str, Any] = {"status": target, "updated_at": djtz.now()}
-    if action == Action.RESUME:
-        changes["consecutive_failures"] = 0  # a resumed subscription gets a fresh count
-    updated = qs.filter(status__in=allowed_from).update(**changes)
-    if not updated:
-        status = qs.values_list("status", flat=True).first()
-        raise Conflict(f"cannot {action} a {status} subscription", fields={"status": [status]})
-    sub = Subscription.objects.get(pk=subscription_id)
-    if sub.kind == Kind.PERIODIC and sub.schedule_id:
-        scheduling.sync_bucket(sub.schedule_id)
-    elif sub.kind == Kind.MONITOR:
-        monitoring.monitor_sync(subscription_id=sub.pk)
-    logger.info(
-        "subscription transition", extra={"subscription_id": sub.pk, "action": str(action), "status": str(target)}
-    )
-    return sub
+        eligible = _within_quota(eligible, refused)
+    if eligible:
+        changes: dict[str, Any] = {"status": target, "updated_at": now}
+        if action == Action.RESUME:
+            changes["consecutive_failures"] = 0  # a resumed subscription gets a fresh count
+        Subscription.objects.filter(pk__in=[s.pk for s in eligible]).update(**changes)
+        for sub in eligible:
+            for name, value in changes.items():
+                setattr(sub, name, value)
+        _sync_after_transition(eligible, active=target == Status.ACTIVE)
+        logger.info(
+            "subscription transition",
+            extra={"subscription_ids": [s.pk for s in eligible], "action": str(action), "status": str(target)},
+        )
+    return TransitionResults(changed=eligible, refused=refused)
+
+
+def _within_quota(candidates: list[Subscription], refused: dict[int, TaskHubError]) -> list[Subscription]:
+    """The ``candidates`` their owners may still activate; the others go to ``refused``."""
+    owner_ids = sorted({s.owner_id for s in candidates})
+    if not owner_ids:
+        return []
+    # Lock the owners so two concurrent activations cannot both pass the count.
+    list(get_user_model().objects.select_for_update().filter(pk__in=owner_ids).order_by("pk").values_list("pk"))
+    active = Subscription.objects.filter(owner_id__in=owner_ids, status=Status.ACTIVE)
+    counts = dict(active.values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    limit = settings.SUBSCRIPTION_MAX_ACTIVE_PER_USER
+    admitted = []
+    for sub in candidates:
+        count = counts.get(sub.owner_id, 0)
+        if count >= limit:
+            refused[sub.pk] = QuotaExceeded(
+                f"quota exceeded: {count} active subscriptions, the limit is {limit}",
+                fields={"status": [f"at most {limit} active subscriptions per user"]},
+            )
+        else:
+            counts[sub.owner_id] = count + 1
+            admitted.append(sub)
+    return admitted
+
+
+def _sync_after_transition(subs: list[Subscription], *, active: bool) -> None:
+    """Each bucket and monitor key of ``subs`` follows their new status, once per bucket or key."""
+    for schedule_id in sorted({s.schedule_id for s in subs if s.kind == Kind.PERIODIC and s.schedule_id}):
+        scheduling.sync_bucket(schedule_id)
+    monitors = [s for s in subs if s.kind == Kind.MONITOR]
+    if monitors:
+        # monitoring.monitor_sync for many at once: the monitor rows copy the status, then each key is recounted.
+        Monitor.objects.filter(pk__in=[s.pk for s in monitors]).update(active=active)
+        monitoring.keys_refresh(keys={s.call_key for s in monitors})
+
+
+def subscription_transition(
+    *, subscription_id: int, action: Action | str, owner: AbstractBaseUser | None = None
+) -> Subscription:
+    """Move one subscription along the lifecycle; raises what ``subscriptions_transition`` refuses it with.
+
+    ``Conflict`` (409) when the table does not allow it, ``NotFound``, ``QuotaExceeded``
+    or ``InvalidInput`` (a one-off in the past). ``owner`` limits the change to that
+    user's subscription (None for system callers).
+    """
+    result = subscriptions_transition(owner=owner, subscription_ids=[subscription_id], action=action)
+    if subscription_id in result.refused:
+        raise result.refused[subscription_id]
+    return result.changed[0]
 
 
 @transaction.atomic

@@ -229,3 +229,53 @@ def test_an_empty_message_is_refused_naming_the_field(shanghai_user) -> None:
     with pytest.raises(InvalidInput) as exc:
         chat_message(owner=shanghai_user, text="   ", parser=ScriptedParser())
     assert "message" in exc.value.fields
+
+
+def test_a_chat_draft_is_checked_against_the_tool_schema_once(shanghai_user, monkeypatch) -> None:
+    from tools.gateway import client
+
+    checked: list[str] = []
+    real = client.validate_arguments
+
+    def counting(tool, args):  # type: ignore[no-untyped-def]
+        checked.append(tool)
+        return real(tool, args)
+
+    monkeypatch.setattr(client, "validate_arguments", counting)
+    reply = chat_message(owner=shanghai_user, text="每天早上8点告诉我北京的天气", parser=ScriptedParser(BEIJING_8AM))
+
+    assert reply.type == "card"
+    assert checked == ["current_weather"]
+
+
+def _pause_all_queries(owner, count: int) -> int:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(count):
+        active_periodic(owner)
+    with CaptureQueriesContext(connection) as queries:
+        reply = chat_message(owner=owner, text="pause all", parser=ScriptedParser(Manage(action="pause", scope="all")))
+    assert len(reply.subscriptions) == count
+    assert not Subscription.objects.filter(owner=owner, status="active").exists()
+    return len(queries)
+
+
+def test_pause_all_in_the_chat_costs_the_same_queries_for_2_or_12_subscriptions(alice, bob) -> None:
+    assert _pause_all_queries(bob, 12) == _pause_all_queries(alice, 2)
+
+
+def test_resume_all_over_the_quota_resumes_what_fits_and_names_the_rest(shanghai_user, settings) -> None:
+    subs = [active_periodic(shanghai_user) for _ in range(3)]
+    chat_message(owner=shanghai_user, text="pause all", parser=ScriptedParser(Manage(action="pause", scope="all")))
+    settings.SUBSCRIPTION_MAX_ACTIVE_PER_USER = 2
+
+    reply = chat_message(
+        owner=shanghai_user, text="resume all", parser=ScriptedParser(Manage(action="resume", scope="all"))
+    )
+
+    assert reply.type == "result"
+    assert [s["id"] for s in reply.subscriptions] == [subs[0].pk, subs[1].pk]
+    assert f"#{subs[2].pk}" in reply.text
+    assert "quota exceeded" in reply.text
+    assert Subscription.objects.get(pk=subs[2].pk).status == "paused"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from taskhub.core.errors import InvalidInput
-from taskhub.monitoring.conditions import describe, evaluate, threshold_of, validate
+from taskhub.monitoring.conditions import Wording, describe, evaluate, threshold_of, validate
 
 FIELDS = frozenset({"price", "prices", "grade", "source"})
 
@@ -49,6 +49,25 @@ def test_only_a_single_numeric_comparison_is_a_threshold() -> None:
 def test_a_condition_reads_as_people_write_it() -> None:
     condition = {"any": [{"field": "price", "op": "lt", "value": 7.5}, {"field": "price", "op": "changed"}]}
     assert describe(condition) == "(price < 7.5 or price changed)"
+
+
+def test_a_condition_reads_in_the_words_it_is_given() -> None:
+    words = Wording(
+        ops={"lt": "sous", "pct_drop": "baisse de"},
+        fields={"price": "le prix"},
+        units={"price": " €"},
+        all=" et ",
+        group="[{}]",
+        changed="{field} change",
+    )
+    condition = {
+        "all": [
+            {"field": "price", "op": "lt", "value": 7.0},
+            {"field": "price", "op": "pct_drop", "value": 2.5},
+            {"field": "grade", "op": "changed"},
+        ]
+    }
+    assert describe(condition, words) == "[le prix sous 7 € et le prix baisse de 2.5% et grade change]"
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from taskhub.core.errors import Conflict, QuotaExceeded
+from taskhub.core.errors import Conflict, NotFound, QuotaExceeded
 from taskhub.subscriptions import scheduling, services
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.states import TRANSITIONS, Action, Status
@@ -119,3 +119,66 @@ def test_repeated_permanent_failures_suspend_the_subscription_and_tell_the_user(
     # resuming puts it back on its schedule
     resumed = services.subscription_transition(subscription_id=failing.pk, action=Action.RESUME)
     assert (resumed.status, resumed.consecutive_failures) == (Status.ACTIVE, 0)
+
+
+def _paused_queries(owner, count: int) -> tuple[int, list[Subscription]]:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.monitoring.helpers import monitor
+
+    subs = [active_periodic(owner) for _ in range(count)] + [monitor(owner) for _ in range(count)]
+    with CaptureQueriesContext(connection) as queries:
+        result = services.subscriptions_transition(owner=owner, subscription_ids=[s.pk for s in subs], action="pause")
+    assert (len(result.changed), result.refused) == (2 * count, {})
+    return len(queries), subs
+
+
+def test_a_bulk_transition_costs_the_same_queries_for_2_or_20_subscriptions(alice, bob) -> None:
+    from taskhub.monitoring.models import Monitor, MonitorKey
+
+    few, _ = _paused_queries(alice, 1)
+    many, subs = _paused_queries(bob, 10)
+
+    assert many == few
+    assert set(Subscription.objects.filter(owner=bob).values_list("status", flat=True)) == {Status.PAUSED}
+    # the shared bucket went with its last active subscription; the monitors stopped being polled
+    assert not PeriodicTask.objects.filter(name=scheduling.bucket_name(subs[0].schedule_id)).exists()
+    assert not Monitor.objects.filter(subscription__owner=bob, active=True).exists()
+    assert MonitorKey.objects.get(pk=subs[-1].call_key).monitors == 0
+
+
+def test_a_bulk_transition_reports_rows_in_the_wrong_state_or_out_of_reach_and_leaves_them(alice, bob) -> None:
+    active, cancelled, draft = active_periodic(alice), _force_status(periodic(alice), Status.CANCELLED), periodic(alice)
+    strangers = active_periodic(bob)
+
+    result = services.subscriptions_transition(
+        owner=alice, subscription_ids=[active.pk, cancelled.pk, draft.pk, strangers.pk], action=Action.PAUSE
+    )
+
+    assert [s.pk for s in result.changed] == [active.pk]
+    assert {pk: type(exc) for pk, exc in result.refused.items()} == {
+        cancelled.pk: Conflict,
+        draft.pk: Conflict,
+        strangers.pk: NotFound,
+    }
+    assert result.refused[cancelled.pk].fields == {"status": ["cancelled"]}
+    statuses = dict(Subscription.objects.values_list("pk", "status"))
+    assert statuses == {
+        active.pk: Status.PAUSED,
+        cancelled.pk: Status.CANCELLED,
+        draft.pk: Status.DRAFT,
+        strangers.pk: Status.ACTIVE,
+    }
+
+
+def test_a_bulk_resume_activates_up_to_the_quota_and_refuses_the_rest(alice, settings) -> None:
+    paused = [active_periodic(alice) for _ in range(3)]
+    services.subscriptions_transition(owner=alice, subscription_ids=[s.pk for s in paused], action=Action.PAUSE)
+    settings.SUBSCRIPTION_MAX_ACTIVE_PER_USER = 2
+
+    result = services.subscriptions_transition(owner=alice, subscription_ids=[s.pk for s in paused], action="resume")
+
+    assert [s.pk for s in result.changed] == [paused[0].pk, paused[1].pk]
+    assert isinstance(result.refused[paused[2].pk], QuotaExceeded)
+    assert Subscription.objects.filter(owner=alice, status=Status.ACTIVE).count() == 2

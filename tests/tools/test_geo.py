@@ -99,6 +99,7 @@ def test_chinese_city_coordinates_lie_inside_china() -> None:
         ("Brasilia", "Brasília"),
         ("香港特别行政区", "Hong Kong"),
         ("Canton", "Guangzhou"),
+        ("Hong\nKong", "Hong Kong"),  # any whitespace, as the chat's scanner allows between the parts of a name
     ],
 )
 def test_find_place_matches_english_chinese_and_aliases(text: str, expected: str) -> None:

@@ -12,12 +12,11 @@ sentence, where they are ordinary characters.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 from agents.chat.grammar.text import Text
-from tools.geo import PLACES, PROVINCES, Place, Province, find_place, find_province
+from tools.geo import PLACES, PROVINCES, Place, Province, find_place, find_province, normalise
 
 _SEPARATORS = re.compile(r"[\s'’\-.]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -45,69 +44,35 @@ class PlaceRef:
         return self.province is not None or (self.city is not None and self.city.province is not None)
 
 
-def _key(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return _SEPARATORS.sub("", plain)
-
-
-def _names() -> dict[str, PlaceRef]:
-    cities: dict[str, Place] = {}
-    provinces: dict[str, Province] = {}
-    for place in PLACES:
-        for name in (place.name, place.name_zh, *place.aliases):
-            cities[_key(name)] = place
-        cities[_key(place.name_zh + "市")] = place
-    for province in PROVINCES:
-        for name in (province.name, province.name_zh, province.full_name_zh, *province.aliases):
-            provinces[_key(name)] = province
-        if province.kind == "province":
-            provinces[_key(province.name_zh + "省")] = province
-    refs: dict[str, PlaceRef] = {}
-    for key in cities.keys() | provinces.keys():
-        city, province = cities.get(key), provinces.get(key)
-        if city is not None and province is not None and city.province != province.name:
-            province = None  # a city alias that happens to spell another province: the city wins
-        refs[key] = PlaceRef(city=city, province=province)
-    return refs
-
-
 @cache
-def _index() -> tuple[re.Pattern[str], dict[str, PlaceRef]]:
-    refs = _names()
-    patterns: dict[str, int] = {}
+def _pattern() -> re.Pattern[str]:
+    """Every name of ``tools.geo``'s tables (and its 市/省 form) as one alternation, longest first."""
+    lengths: dict[str, int] = {}
     for place in PLACES:
-        names: tuple[str, ...] = (place.name, place.name_zh, place.name_zh + "市", *place.aliases)
-        patterns.update((_pattern(name), len(_key(name))) for name in names if _scannable(name))
+        names: tuple[str, ...] = (*place.names, place.name_zh + "市")
+        lengths.update((_name_pattern(name), len(normalise(name))) for name in names if _scannable(name))
     for province in PROVINCES:
-        names = (province.name, province.name_zh, province.full_name_zh, province.name_zh + "省", *province.aliases)
-        patterns.update((_pattern(name), len(_key(name))) for name in names if _scannable(name))
-    ordered = sorted(patterns, key=lambda p: (-patterns[p], p))
-    return re.compile("|".join(ordered)), refs
+        names = (*province.names, province.name_zh + "省") if province.kind == "province" else province.names
+        lengths.update((_name_pattern(name), len(normalise(name))) for name in names if _scannable(name))
+    return re.compile("|".join(sorted(lengths, key=lambda p: (-lengths[p], p))))
 
 
 def _scannable(name: str) -> bool:
     return not (len(name) == 1 and _CJK.match(name))
 
 
-def _pattern(name: str) -> str:
+def _name_pattern(name: str) -> str:
     if _CJK.search(name):
         return re.escape(name)
-    parts = [re.escape(part) for part in _SEPARATORS.split(_key_spaced(name)) if part]
+    parts = [re.escape(normalise(part)) for part in _SEPARATORS.split(name) if normalise(part)]
     return r"(?<![a-z0-9])" + r"[\s'’\-.]*".join(parts) + r"(?![a-z0-9])"
-
-
-def _key_spaced(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def scan(text: str) -> list[tuple[int, int, PlaceRef]]:
     """Every place named in ``text`` (already case-folded and accent-free), left to right, longest match."""
-    pattern, refs = _index()
     found = []
-    for match in pattern.finditer(text):
-        ref = refs.get(_key(match.group()))
+    for match in _pattern().finditer(text):
+        ref = lookup(match.group())
         if ref is not None:
             found.append((match.start(), match.end(), ref))
     return found
@@ -120,22 +85,25 @@ def replace(text: Text) -> list[PlaceRef]:
     symbol (no digits inside 三亚, no word "nice" inside a name) and can tell
     which place stood there.
     """
-    pattern, refs = _index()
     found: list[PlaceRef] = []
 
     def mark(match: re.Match[str]) -> str:
-        ref = refs.get(_key(match.group()))
+        ref = lookup(match.group())
         if ref is None or len(found) > 0xFF:  # MARK has room for 256 places; the parser refuses longer text
             return match.group()
         found.append(ref)
         return chr(PLACEHOLDER + len(found) - 1)
 
-    text.sub(pattern, mark)
+    text.sub(_pattern(), mark)
     return found
 
 
 def lookup(text: str) -> PlaceRef | None:
-    """The place a whole answer names ("上海", "沪", "Shanghai city"), or None."""
+    """The place a whole answer (or a name found by ``scan``) names ("上海", "沪", "Shanghai city"), or None.
+
+    A name of both a city and a province is both (Beijing, Jilin), unless the city
+    merely shares a spelling with another province: then the city wins.
+    """
     city, province = find_place(text), find_province(text)
     if city is None and province is None:
         return None
