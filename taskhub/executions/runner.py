@@ -196,18 +196,21 @@ def compose_and_deliver(
         channel_ids[sub_id].append(channel_id)
 
     messages = []
-    composed = {e.pk: compose(e.subscription, results[e.pk], now=now) for e in ok}
+    composed = _compose_all(ok, results, now=now)
     worded = reworded(body for _, body in composed.values())
+    snapshots: dict[int, dict[str, Any]] = {}
     for execution in ok:
         result = results[execution.pk]
         title, body = composed[execution.pk]
         body = worded.get(body, body)
         execution.message = body
-        execution.tool_snapshot = {
-            "data": result.data,
-            "status": result.status,
-            "fetched_at": result.fetched_at.isoformat(),
-        }
+        if id(result) not in snapshots:  # one snapshot per answer, shared by its executions
+            snapshots[id(result)] = {
+                "data": result.data,
+                "status": result.status,
+                "fetched_at": result.fetched_at.isoformat(),
+            }
+        execution.tool_snapshot = snapshots[id(result)]
         for channel_id in channel_ids[execution.subscription_id]:
             messages.append(
                 OutboundMessage(
@@ -233,6 +236,24 @@ def compose_and_deliver(
         retryable = [f for f in failed if f.error_kind != ErrorKind.PERMANENT]
         worst = retryable[0] if retryable else failed[0]
         _fail(outcomes[execution.pk], worst.error_kind or ErrorKind.TEMPORARY, f"delivery failed: {worst.error}")
+
+
+def _compose_all(ok: list[Execution], results: dict[int, Any], *, now: datetime) -> dict[int, tuple[str, str]]:
+    """Each execution's (title, body), rendered once per distinct answer and subscription wording.
+
+    Subscribers of one call with the same template, title, arguments and zone get
+    the same text: a batch of 500 renders a handful of messages, not 500.
+    """
+    rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
+    composed = {}
+    for execution in ok:
+        sub, result = execution.subscription, results[execution.pk]
+        # results holds each answer for the whole loop: id() names it safely.
+        key = (id(result), sub.call_key, sub.template, sub.title, sub.timezone)
+        if key not in rendered:
+            rendered[key] = compose(sub, result, now=now)
+        composed[execution.pk] = rendered[key]
+    return composed
 
 
 def _payload(execution: Execution, result: Any) -> dict[str, Any]:

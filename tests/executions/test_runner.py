@@ -202,3 +202,23 @@ def test_a_claim_skips_rows_another_worker_holds_without_waiting(alice) -> None:
         release.set()
         thread.join()
     assert sorted(claim(ids, now=timezone.now())) == held  # released: now free to take, and only those
+
+
+def test_subscribers_of_one_call_each_get_their_own_wording(alice, bob) -> None:
+    same_call = {"arguments": {"city": "Beijing"}, "cron": "0 8 * * *", "timezone": "Asia/Shanghai"}
+    subs = [
+        active_periodic(alice, title="Morning", template="{title}: {temperature_c}", **same_call),
+        active_periodic(bob, title="Morning", template="{title}: {temperature_c}", **same_call),
+        active_periodic(alice, title="Evening", template="{title}: {temperature_c}", **same_call),
+        active_periodic(alice, title="Morning", template="{city} {title}", **same_call),
+    ]
+    run_batch(_fan_out(*subs))
+
+    bodies = dict(InboxMessage.objects.values_list("subscription_id", "body"))
+    temperature = Execution.objects.get(subscription=subs[0]).tool_snapshot["data"]["temperature_c"]
+    assert bodies == {
+        subs[0].pk: f"Morning: {temperature}",
+        subs[1].pk: f"Morning: {temperature}",
+        subs[2].pk: f"Evening: {temperature}",
+        subs[3].pk: "Beijing Morning",
+    }
