@@ -307,25 +307,24 @@ def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None)
 def subscriptions_after_runs(*, to_complete: set[int], failed_permanently: set[int]) -> None:
     """Lifecycle consequences of finished runs: one-offs complete; repeated permanent failures suspend.
 
-    Each change is a compare-and-set transition; one that another process made
-    first is simply skipped.
+    One bulk transition each (``subscriptions_transition``): a subscription another
+    process moved first is simply left alone.
     """
-    for subscription_id in to_complete:
-        _transition_if_allowed(subscription_id, Action.COMPLETE)
+    if to_complete:
+        subscriptions_transition(owner=None, subscription_ids=to_complete, action=Action.COMPLETE)
     if failed_permanently:
         limit = settings.SUSPEND_AFTER_FAILURES
         failing = Subscription.objects.filter(
             pk__in=failed_permanently, status=Status.ACTIVE, consecutive_failures__gte=limit
         ).values_list("pk", flat=True)
-        for subscription_id in failing:
-            if _transition_if_allowed(subscription_id, Action.SUSPEND):
-                logger.warning("subscription suspended", extra={"subscription_id": subscription_id})
-                _tell_suspended(subscription_id)
+        suspended = subscriptions_transition(owner=None, subscription_ids=failing, action=Action.SUSPEND).changed
+        for sub in suspended:
+            logger.warning("subscription suspended", extra={"subscription_id": sub.pk})
+            _tell_suspended(sub)
 
 
-def _tell_suspended(subscription_id: int) -> None:
+def _tell_suspended(sub: Subscription) -> None:
     """The user learns in their inbox why a subscription stopped, and how to restart it."""
-    sub = Subscription.objects.get(pk=subscription_id)
     inbox_write(
         [
             InboxItem(
@@ -341,11 +340,3 @@ def _tell_suspended(subscription_id: int) -> None:
             )
         ]
     )
-
-
-def _transition_if_allowed(subscription_id: int, action: Action) -> bool:
-    try:
-        subscription_transition(subscription_id=subscription_id, action=action)
-    except Conflict:
-        return False
-    return True
