@@ -33,10 +33,6 @@ OPTIONS: dict[str, tuple[type, float, float]] = {
 }
 
 
-def _fail(name: str, message: str) -> InvalidInput:
-    return InvalidInput(f"monitor.{name}: {message}", fields={f"monitor.{name}": [message]})
-
-
 def monitor_options(raw: Any, *, current: dict[str, Any]) -> dict[str, Any]:
     """``raw`` monitor settings checked and merged over ``current``; ``InvalidInput`` on ``monitor.<name>``."""
     if raw is None:
@@ -45,23 +41,24 @@ def monitor_options(raw: Any, *, current: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("monitor: must be an object", fields={"monitor": ["must be a JSON object"]})
     values = dict(current)
     for name, value in raw.items():
+        field = f"monitor.{name}"
         if name not in OPTIONS:
-            raise _fail(name, f"unknown setting; expected {', '.join(OPTIONS)}")
+            raise InvalidInput.at(field, f"unknown setting; expected {', '.join(OPTIONS)}")
         kind, low, high = OPTIONS[name]
         if kind is bool:
             if not isinstance(value, bool):
-                raise _fail(name, "must be true or false")
+                raise InvalidInput.at(field, "must be true or false")
         elif (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
             or (kind is int and value != int(value))
         ):
-            raise _fail(name, f"must be {'an integer' if kind is int else 'a number'}")
+            raise InvalidInput.at(field, f"must be {'an integer' if kind is int else 'a number'}")
         elif name == "interval_s" and value < settings.MONITOR_MIN_INTERVAL_S:
-            raise _fail(name, f"the minimum interval is {settings.MONITOR_MIN_INTERVAL_S} s")
+            raise InvalidInput.at(field, f"the minimum interval is {settings.MONITOR_MIN_INTERVAL_S} s")
         elif not low <= value <= high:
-            raise _fail(name, f"must be between {low:g} and {high:g}")
+            raise InvalidInput.at(field, f"must be between {low:g} and {high:g}")
         values[name] = kind(value)
     return values
 
