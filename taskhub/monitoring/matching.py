@@ -127,8 +127,8 @@ def _match(event: Event, *, portable: bool | None = None) -> list[alerts.Fired]:
     else:
         event.outcome, event.previous = "matched", state.last_payload
         fired = _thresholds(event, state.fields, portable=portable) + _evaluate(event)
-        state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
-        state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
+        state.last_observed_at, state.last_payload = event.observed_at, event.payload
+        state.save(update_fields=["last_observed_at", "last_payload"])
     event.alerts, event.matched_at = len(fired), djtz.now()
     event.save(update_fields=["outcome", "previous", "alerts", "matched_at"])
     return fired

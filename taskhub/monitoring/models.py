@@ -72,7 +72,6 @@ class MonitorKey(models.Model):
     fields = models.JSONField(default=list, blank=True)  # output fields its threshold monitors compare
     next_poll_at = models.DateTimeField(null=True, blank=True)
     # The latest observation applied: the "previous value" of the next event; older events are ignored.
-    last_event_id = models.BigIntegerField(null=True, blank=True)
     last_observed_at = models.DateTimeField(null=True, blank=True)
     last_payload = models.JSONField(null=True, blank=True)
 
