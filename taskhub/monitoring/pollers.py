@@ -63,6 +63,11 @@ def poll_watched(*, tool: str, where: Callable[[dict[str, Any]], bool]) -> list[
     return keys
 
 
+def on_tool_results_changed(sender: object, *, tool: str, where: Callable[[dict[str, Any]], bool], **_: Any) -> None:
+    """Receiver of the gateway's ``tool_results_changed``: poll the changed calls that monitors watch."""
+    poll_watched(tool=tool, where=where)
+
+
 def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
     from tools import gateway
 

@@ -15,7 +15,7 @@ from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
 from taskhub.monitoring.models import Event, MonitorKey
 from taskhub.subscriptions.states import Status
-from tests.monitoring.helpers import monitor
+from tests.monitoring.helpers import monitor, queued
 from tools import gateway
 from tools.gateway import services
 from tools.servers import faults
@@ -79,6 +79,14 @@ def test_an_override_seen_by_an_uncached_poll_alerts_at_once(alice, django_captu
     _deliver(django_capture_on_commit_callbacks)
     body = InboxMessage.objects.get(subscription_id=sub.pk).body
     assert "price is 6.9 (price < 7; before: 7.95)" in body
+
+
+def test_a_fuel_override_requests_an_uncached_poll_of_the_watched_calls_in_its_province(alice, bob, redis_db) -> None:
+    shanghai = monitor(alice)
+    monitor(bob, arguments={"region": "Beijing", "grade": "92"})
+    services.fuel_override_set(region="上海", grade="92", price=6.9)
+    assert queued(redis_db, "taskhub.monitoring.poll_keys") == [[[shanghai.monitor.key]]]
+    assert faults.call_count("fuel") == 0  # requested, not yet polled
 
 
 def test_stale_data_never_triggers_an_alert(alice) -> None:
