@@ -61,6 +61,12 @@ class Event(models.Model):
         return f"event {self.pk} from {self.source} on {self.tool} at {self.observed_at.isoformat()}"
 
 
+class PollOutcome(models.TextChoices):
+    FRESH = "fresh"  # an answer recent enough: an event (or the same answer as before)
+    STALE = "stale"  # only old data (circuit open): dropped, never alerts
+    ERROR = "error"  # no answer
+
+
 class MonitorKey(models.Model):
     """A distinct tool call watched by active monitors: polled once per (tightest) interval."""
 
@@ -74,6 +80,9 @@ class MonitorKey(models.Model):
     # The latest observation applied: the "previous value" of the next event; older events are ignored.
     last_observed_at = models.DateTimeField(null=True, blank=True)
     last_payload = models.JSONField(null=True, blank=True)
+    # What the latest poll got: staff see why a watched call has no recent observation.
+    last_poll_outcome = models.CharField(max_length=8, choices=PollOutcome.choices, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["next_poll_at"], condition=Q(monitors__gt=0), name="monitorkey_due")]

@@ -3,7 +3,8 @@
 One gateway call per distinct (tool, arguments) among active monitors, at the
 tightest interval any of them asks (bounded below by MONITOR_MIN_INTERVAL_S),
 with ``max_age_s`` = that interval so a cached answer is recent enough. Stale
-answers (circuit open) are dropped: old data never triggers an alert.
+answers (circuit open) are dropped: old data never triggers an alert. Each key
+records what its latest poll got (``last_poll_outcome``: fresh, stale or error).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.core.errors import TaskHubError
-from taskhub.monitoring.models import Event, Monitor, MonitorKey
+from taskhub.monitoring.models import Event, Monitor, MonitorKey, PollOutcome
 from taskhub.monitoring.services import NewEvent, events_record
 
 logger = logging.getLogger(__name__)
@@ -75,15 +76,19 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
     for state in states:
         by_age[0 if fresh else state.interval_s].append(state)
     events: list[NewEvent] = []
+    outcomes: dict[PollOutcome, list[str]] = defaultdict(list)
     for max_age_s, group in by_age.items():
         answers = gateway.call_many([(s.tool, s.arguments) for s in group], priority="high", max_age_s=max_age_s)
         for state in group:
             answer = answers.get(gateway.call_key(state.tool, state.arguments))
             if isinstance(answer, TaskHubError) or answer is None:
+                outcomes[PollOutcome.ERROR].append(state.key)
                 logger.info("poll failed", extra={"tool": state.tool, "error": str(answer)})
             elif answer.status == "stale":
+                outcomes[PollOutcome.STALE].append(state.key)
                 logger.info("poll answered stale data: no event", extra={"tool": state.tool})
             else:
+                outcomes[PollOutcome.FRESH].append(state.key)
                 events.append(
                     NewEvent(
                         source="poll",
@@ -95,6 +100,9 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
                         observed_at=answer.fetched_at,
                     )
                 )
+    polled_at = djtz.now()
+    for outcome, keys in outcomes.items():
+        MonitorKey.objects.filter(pk__in=keys).update(last_poll_outcome=outcome, last_polled_at=polled_at)
     return len(events_record(events))
 
 

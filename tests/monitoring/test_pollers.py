@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
-from taskhub.monitoring.models import Event, MonitorKey
+from taskhub.monitoring.models import Event, MonitorKey, PollOutcome
 from taskhub.subscriptions.states import Status
 from tests.monitoring.helpers import monitor, queued
 from tools import gateway
@@ -89,11 +90,12 @@ def test_a_fuel_override_requests_an_uncached_poll_of_the_watched_calls_in_its_p
     assert faults.call_count("fuel") == 0  # requested, not yet polled
 
 
-def test_stale_data_never_triggers_an_alert(alice) -> None:
-    # The cache holds 6.9 (fetched for someone else), then the fuel server fails and its circuit opens.
+def test_stale_data_is_recorded_as_stale_and_never_alerts_while_no_data_is_an_error(alice, bob) -> None:
+    # The cache holds Shanghai's 6.9 (fetched for someone else), then the fuel server fails and its circuit opens.
     services.fuel_override_set(region="Shanghai", grade="92", price=6.9)
     assert gateway.call("fuel_price", {"region": "Shanghai", "grade": "92"}).data["price"] == 6.9
-    monitor(alice)
+    shanghai = monitor(alice)
+    beijing = monitor(bob, arguments={"region": "Beijing", "grade": "92"})  # nothing cached
     faults.set_fault("fuel", "temporary")
     answers = []
     for _ in range(6):
@@ -102,9 +104,15 @@ def test_stale_data_never_triggers_an_alert(alice) -> None:
         except TaskHubError as exc:  # the failures that open the circuit
             answers.append(type(exc).__name__)
     assert answers[-1] == "stale"
-    assert pollers.poll_keys(keys=[MonitorKey.objects.get().key], fresh=True) == 0
-    assert not Event.objects.exists()
+    assert pollers.poll_keys(keys=[shanghai.monitor.key, beijing.monitor.key], fresh=True) == 0
+    outcomes = dict(MonitorKey.objects.values_list("key", "last_poll_outcome"))
+    assert outcomes == {shanghai.monitor.key: PollOutcome.STALE, beijing.monitor.key: PollOutcome.ERROR}
+    assert not Event.objects.exists()  # 6.9 < 7, but old data never alerts
     assert not Execution.objects.exists()
+    faults.clear_fault("fuel")
+    time.sleep(1.1)  # the breaker's reset timeout (breaker_reset_s=1): the next call tries the server again
+    assert pollers.poll_keys(keys=[shanghai.monitor.key], fresh=True) == 1
+    assert MonitorKey.objects.get(pk=shanghai.monitor.key).last_poll_outcome == PollOutcome.FRESH
 
 
 def test_alert_once_completes_the_subscription_after_its_alert_is_delivered(
