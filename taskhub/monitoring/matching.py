@@ -103,6 +103,7 @@ def event_match(*, event_id: int, portable: bool | None = None) -> MatchResult:
         event = Event.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.done_at is not None:
             return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
+        alerts.lease_renew(event.pk)
         # Matched before but cut short before every execution existed: find what it fired.
         fired = _match(event, portable=portable) if event.matched_at is None else _fired_again(event)
     match_s = time.perf_counter() - started

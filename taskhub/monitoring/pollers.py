@@ -15,19 +15,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core.bulk import param
 from taskhub.core.errors import TaskHubError
-from taskhub.monitoring.models import Event, Monitor, MonitorKey, PollOutcome
+from taskhub.monitoring.models import MATCH_LEASE, Event, Monitor, MonitorKey, PollOutcome
 from taskhub.monitoring.services import NewEvent, events_record
 
 logger = logging.getLogger(__name__)
 
 POLL_BATCH = 500
-# An event not matched this long after it arrived lost its match message: send another.
-RESUME_AFTER = timedelta(seconds=60)
 
 
 def poll_due(*, now: datetime | None = None) -> int:
@@ -116,8 +115,26 @@ def _complete_ended(now: datetime) -> None:
 
 
 def _resume_unmatched(now: datetime) -> None:
+    """Re-send the match of each unfinished event whose lease expired (its message was lost, its worker died).
+
+    The lease is taken by compare-and-set: of two pollers, or a poller and a
+    matcher renewing it, one wins; an event being matched is left alone, however
+    long its fan-out takes.
+    """
     from agents.worker.monitor_tasks import match_event
 
-    stuck = Event.objects.filter(done_at=None, received_at__lt=now - RESUME_AFTER).values_list("id", flat=True)
-    for event_id in stuck[:POLL_BATCH]:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    expired = "done_at IS NULL AND match_lease_until < %s"
+    # an event locked by its matcher is being matched: skip it rather than wait (PostgreSQL)
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f"UPDATE {table} SET match_lease_until = %s WHERE {expired} AND id IN "  # noqa: S608 - names are ours
+        f"(SELECT id FROM {table} WHERE {expired} ORDER BY match_lease_until LIMIT {POLL_BATCH}{skip}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param(now + MATCH_LEASE), param(now), param(now)])
+        claimed = [row[0] for row in cursor.fetchall()]
+    for event_id in claimed:
         match_event.apply_async(args=[event_id], **queues.route(queues.HIGH).options())
+    if claimed:
+        logger.info("unfinished events matched again", extra={"events": len(claimed)})

@@ -17,7 +17,7 @@ from django.utils import timezone as djtz
 from taskhub.core.bulk import cast, param
 from taskhub.core.errors import InvalidInput
 from taskhub.monitoring import conditions
-from taskhub.monitoring.models import Event, EventSource, Monitor, MonitorKey
+from taskhub.monitoring.models import MATCH_LEASE, Event, EventSource, Monitor, MonitorKey
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.states import Status
 
@@ -184,15 +184,18 @@ def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
 def _insert_new(rows: list[Event]) -> list[int]:
     """``INSERT .. ON CONFLICT DO NOTHING RETURNING id``: the database decides which of ``rows`` are new."""
     table = connection.ops.quote_name(Event._meta.db_table)
-    columns = ("source", "dedupe_id", "key", "tool", "arguments", "payload", "observed_at", "received_at", "outcome")
-    placeholders = f"(%s, %s, %s, %s, %s{cast('jsonb')}, %s{cast('jsonb')}, %s, %s, '', 0)"
+    columns = (
+        "source, dedupe_id, key, tool, arguments, payload, observed_at, received_at, match_lease_until, outcome, alerts"
+    )
+    placeholders = f"(%s, %s, %s, %s, %s{cast('jsonb')}, %s{cast('jsonb')}, %s, %s, %s, '', 0)"
     params: list[object] = []
     now = djtz.now()
     for r in rows:
         params += [r.source, r.dedupe_id, r.key, r.tool, json.dumps(r.arguments), json.dumps(r.payload)]
-        params += [param(r.observed_at), param(now)]
+        # the match message sent on commit owns the event first
+        params += [param(r.observed_at), param(now), param(now + MATCH_LEASE)]
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}, alerts) VALUES {', '.join([placeholders] * len(rows))} "  # noqa: S608
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(rows))} "  # noqa: S608
         "ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:

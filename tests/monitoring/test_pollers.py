@@ -14,9 +14,10 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
-from taskhub.monitoring.models import Event, MonitorKey, PollOutcome
+from taskhub.monitoring.models import MATCH_LEASE, Event, MonitorKey, PollOutcome
+from taskhub.monitoring.services import NewEvent, events_record
 from taskhub.subscriptions.states import Status
-from tests.monitoring.helpers import monitor, queued
+from tests.monitoring.helpers import SHANGHAI_92, START, monitor, queued
 from tools import gateway
 from tools.gateway import services
 from tools.servers import faults
@@ -113,6 +114,31 @@ def test_stale_data_is_recorded_as_stale_and_never_alerts_while_no_data_is_an_er
     time.sleep(1.1)  # the breaker's reset timeout (breaker_reset_s=1): the next call tries the server again
     assert pollers.poll_keys(keys=[shanghai.monitor.key], fresh=True) == 1
     assert MonitorKey.objects.get(pk=shanghai.monitor.key).last_poll_outcome == PollOutcome.FRESH
+
+
+def test_an_unfinished_event_is_matched_again_once_per_expired_lease(redis_db) -> None:
+    # Recorded, but its match message is lost (this test's transaction never commits, so it is never sent).
+    [event_id] = events_record(
+        [NewEvent("test", "e-1", "fuel_price", dict(SHANGHAI_92), {"price": 7.5}, observed_at=START)]
+    )
+    lease = Event.objects.get().match_lease_until
+
+    def resent() -> list[list[int]]:
+        return queued(redis_db, "taskhub.monitoring.match_event")
+
+    pollers.poll_due(now=lease - timedelta(seconds=10))
+    pollers.poll_due(now=lease - timedelta(seconds=1))
+    assert resent() == []  # the first message may still be at work
+    pollers.poll_due(now=lease + timedelta(seconds=1))
+    assert resent() == [[event_id]]
+    pollers.poll_due(now=lease + timedelta(seconds=11))  # the next tick: the message just sent holds the lease
+    pollers.poll_due(now=lease + MATCH_LEASE)
+    assert resent() == [[event_id]]
+    pollers.poll_due(now=lease + MATCH_LEASE + timedelta(seconds=2))
+    assert resent() == [[event_id], [event_id]]
+    event_match(event_id=event_id)
+    pollers.poll_due(now=lease + 3 * MATCH_LEASE)
+    assert len(resent()) == 2  # done: never again
 
 
 def test_alert_once_completes_the_subscription_after_its_alert_is_delivered(
