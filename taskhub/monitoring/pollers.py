@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone as djtz
 
 from taskhub import queues
@@ -40,9 +41,12 @@ def poll_due(*, now: datetime | None = None) -> int:
             .filter(monitors__gt=0, next_poll_at__lte=now)
             .order_by("next_poll_at")[:POLL_BATCH]
         )
-        for state in due:
-            state.next_poll_at = now + timedelta(seconds=state.interval_s)
-        MonitorKey.objects.bulk_update(due, ["next_poll_at"])
+        if due:
+            # One statement whatever the batch: a branch per distinct interval, not per key.
+            next_at = {s: now + timedelta(seconds=s) for s in {state.interval_s for state in due}}
+            MonitorKey.objects.filter(pk__in=[state.pk for state in due]).update(
+                next_poll_at=Case(*(When(interval_s=s, then=Value(at)) for s, at in next_at.items()))
+            )
     return _poll(due, fresh=False)
 
 
