@@ -110,12 +110,14 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
 
 
 def _complete_ended(now: datetime) -> None:
-    """Monitors whose ``ends_at`` has passed complete (a few per tick: each is a lifecycle transition)."""
-    from taskhub.subscriptions.services import subscriptions_after_runs
+    """Monitors whose ``ends_at`` has passed complete: one transition of the batch, one recount of their keys."""
+    from taskhub.subscriptions.services import subscriptions_transition
+    from taskhub.subscriptions.states import Action
 
     ended = Monitor.objects.filter(active=True, ends_at__lt=now).values_list("pk", flat=True)[:POLL_BATCH]
     if ended:
-        subscriptions_after_runs(to_complete=set(ended), failed_permanently=set())
+        # one that another process completed or paused first is refused and left alone
+        subscriptions_transition(owner=None, subscription_ids=list(ended), action=Action.COMPLETE)
 
 
 def _resume_unmatched(now: datetime) -> None:
