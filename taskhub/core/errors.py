@@ -62,6 +62,11 @@ class PermanentError(TaskHubError):
 class InvalidInput(PermanentError):
     """Input that can never succeed as given; ``fields`` names the culprits."""
 
+    @classmethod
+    def at(cls, field: str, message: str) -> InvalidInput:
+        """The error of one field: ``"<field>: <message>"``, with ``fields={field: [message]}``."""
+        return cls(f"{field}: {message}", fields={field: [message]})
+
 
 class Unauthenticated(PermanentError):
     """Missing or wrong credentials, such as a signature that does not verify."""

@@ -43,8 +43,18 @@ class EventAdmin(_ReadOnly):
 
 @admin.register(MonitorKey)
 class MonitorKeyAdmin(_ReadOnly):
-    list_display = ("key", "tool", "arguments", "monitors", "interval_s", "next_poll_at", "last_observed_at")
-    list_filter = ("tool",)
+    list_display = (
+        "key",
+        "tool",
+        "arguments",
+        "monitors",
+        "interval_s",
+        "next_poll_at",
+        "last_observed_at",
+        "last_poll_outcome",
+        "last_polled_at",
+    )
+    list_filter = ("tool", "last_poll_outcome")
 
 
 @admin.register(Monitor)

@@ -22,7 +22,7 @@ from taskhub import queues
 from taskhub.executions import dispatch
 from taskhub.executions.rows import NewExecution, insert_executions
 from taskhub.monitoring import conditions
-from taskhub.monitoring.models import Event
+from taskhub.monitoring.models import MATCH_LEASE, Event
 from tools.gateway.types import ToolResult
 
 
@@ -79,8 +79,16 @@ def fire_key(event_id: int) -> str:
     return f"event:{event_id}"
 
 
+def lease_renew(event_id: int) -> None:
+    """This worker is still at work on the event: the poller does not send its match again for MATCH_LEASE."""
+    Event.objects.filter(pk=event_id).update(match_lease_until=djtz.now() + MATCH_LEASE)
+
+
 def create_executions(event: Event, fired: list[Fired]) -> int:
-    """Insert one execution per fired monitor, a committed chunk at a time, each enqueued on ``high`` at once."""
+    """Insert one execution per fired monitor, a committed chunk at a time, each enqueued on ``high`` at once.
+
+    Each chunk renews the event's lease, so a fan-out longer than the lease gets no second worker.
+    """
     observed = event.observed_at.isoformat()
     size = settings.FANOUT_CHUNK_SIZE
     created = 0
@@ -108,6 +116,7 @@ def create_executions(event: Event, fired: list[Fired]) -> int:
         ]
         with transaction.atomic():
             inserted = insert_executions(rows, now=djtz.now())
+            lease_renew(event.pk)
             transaction.on_commit(lambda batch=inserted: dispatch.enqueue(batch))
         created += len(inserted)
     return created

@@ -22,10 +22,6 @@ MAX_DEPTH = 3
 MAX_LEAVES = 20
 
 
-def _fail(path: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{path}: {message}", fields={path: [message]})
-
-
 def finite_number(value: Any) -> float | None:
     """``value`` as a finite float, or None (absent, bool, text, NaN, infinity): what comparisons accept."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -45,17 +41,17 @@ def _validate(
     condition: Any, output_fields: frozenset[str] | None, path: str, *, depth: int, leaves: list[int]
 ) -> dict[str, Any]:
     if not isinstance(condition, dict) or not condition:
-        raise _fail(path, "must be a non-empty object")
+        raise InvalidInput.at(path, "must be a non-empty object")
     groups = [name for name in ("all", "any") if name in condition]
     if groups:
         if len(condition) != 1:
-            raise _fail(path, "a group has exactly one key, 'all' or 'any'")
+            raise InvalidInput.at(path, "a group has exactly one key, 'all' or 'any'")
         name = groups[0]
         items = condition[name]
         if depth >= MAX_DEPTH:
-            raise _fail(path, f"nested deeper than {MAX_DEPTH} levels")
+            raise InvalidInput.at(path, f"nested deeper than {MAX_DEPTH} levels")
         if not isinstance(items, list) or not items:
-            raise _fail(f"{path}.{name}", "must be a non-empty list of conditions")
+            raise InvalidInput.at(f"{path}.{name}", "must be a non-empty list of conditions")
         return {
             name: [
                 _validate(item, output_fields, f"{path}.{name}.{i}", depth=depth + 1, leaves=leaves)
@@ -65,36 +61,36 @@ def _validate(
 
     leaves[0] += 1
     if leaves[0] > MAX_LEAVES:
-        raise _fail(path, f"more than {MAX_LEAVES} comparisons")
+        raise InvalidInput.at(path, f"more than {MAX_LEAVES} comparisons")
     unknown = sorted(set(condition) - {"field", "op", "value"})
     if unknown:
-        raise _fail(f"{path}.{unknown[0]}", "unknown key; expected field, op, value (or all / any)")
+        raise InvalidInput.at(f"{path}.{unknown[0]}", "unknown key; expected field, op, value (or all / any)")
     field = condition.get("field")
     if not isinstance(field, str) or not field.strip() or len(field) > 200:
-        raise _fail(f"{path}.field", "required: the name of an output field, e.g. 'price'")
+        raise InvalidInput.at(f"{path}.field", "required: the name of an output field, e.g. 'price'")
     if output_fields is not None and field.split(".")[0] not in output_fields:
         known = ", ".join(sorted(output_fields))
-        raise _fail(f"{path}.field", f"unknown field {field!r}; the tool reports: {known}")
+        raise InvalidInput.at(f"{path}.field", f"unknown field {field!r}; the tool reports: {known}")
     op = condition.get("op")
     if op not in OPS:
-        raise _fail(f"{path}.op", f"expected one of {', '.join(OPS)}")
+        raise InvalidInput.at(f"{path}.op", f"expected one of {', '.join(OPS)}")
     checked: dict[str, Any] = {"field": field, "op": op}
     if op == "changed":
         if "value" in condition:
-            raise _fail(f"{path}.value", "'changed' takes no value")
+            raise InvalidInput.at(f"{path}.value", "'changed' takes no value")
         return checked
     if "value" not in condition:
-        raise _fail(f"{path}.value", "required")
+        raise InvalidInput.at(f"{path}.value", "required")
     value = condition["value"]
     if op in NUMERIC:
         number = finite_number(value)
         if number is None:
-            raise _fail(f"{path}.value", f"'{op}' needs a finite number")
+            raise InvalidInput.at(f"{path}.value", f"'{op}' needs a finite number")
         if op.startswith("pct_") and not 0 < number <= 100:
-            raise _fail(f"{path}.value", "a percentage in (0, 100]")
+            raise InvalidInput.at(f"{path}.value", "a percentage in (0, 100]")
         value = int(number) if number.is_integer() and isinstance(value, int) else number
     elif not (value is None or isinstance(value, str | bool) or finite_number(value) is not None):
-        raise _fail(f"{path}.value", "must be a string, a number, true/false or null")
+        raise InvalidInput.at(f"{path}.value", "must be a string, a number, true/false or null")
     checked["value"] = value
     return checked
 

@@ -30,10 +30,6 @@ from taskhub.monitoring.services import NewEvent, events_record
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
-def _bad(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", fields={field: [message]})
-
-
 @dataclass(frozen=True)
 class Ingested:
     event_id: int
@@ -49,14 +45,14 @@ def event_ingest(*, body: bytes, headers: Mapping[str, str], now: datetime | Non
     """Verify and record one POSTed event; a replayed ``webhook-id`` is reported as a duplicate."""
     now = now or djtz.now()
     if len(body) > settings.EVENT_MAX_BYTES:
-        raise _bad("body", f"larger than {settings.EVENT_MAX_BYTES} bytes")
+        raise InvalidInput.at("body", f"larger than {settings.EVENT_MAX_BYTES} bytes")
     try:
         text = body.decode("utf-8")
         data = json.loads(text, parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError):
-        raise _bad("body", "not a JSON document (UTF-8)") from None
+        raise InvalidInput.at("body", "not a JSON document (UTF-8)") from None
     if not isinstance(data, dict):
-        raise _bad("body", "must be a JSON object")
+        raise InvalidInput.at("body", "must be a JSON object")
     source = _source(data.get("source"))
     msg_id = _verify(source, text, {k.lower(): v for k, v in headers.items()}, now=now)
     event = _event(source, msg_id, data, now=now)
@@ -69,7 +65,7 @@ def event_ingest(*, body: bytes, headers: Mapping[str, str], now: datetime | Non
 
 def _source(name: Any) -> EventSource:
     if not isinstance(name, str) or not name:
-        raise _bad("source", "required: the name of your event source")
+        raise InvalidInput.at("source", "required: the name of your event source")
     source = EventSource.objects.filter(name=name, enabled=True).first()
     if source is None:
         # An unknown source answers like a bad signature: names are not disclosed.
@@ -84,14 +80,14 @@ def _verify(source: EventSource, text: str, headers: dict[str, str], *, now: dat
         raise Unauthenticated("signature headers missing", fields={name: ["required"] for name in missing})
     msg_id, raw_ts, signatures = (headers[name] for name in SIGNATURE_HEADERS)
     if len(msg_id) > 200:
-        raise _bad("webhook-id", "at most 200 characters")
+        raise InvalidInput.at("webhook-id", "at most 200 characters")
     try:
         timestamp = datetime.fromtimestamp(int(raw_ts), UTC)
     except (ValueError, OverflowError, OSError):
-        raise _bad("webhook-timestamp", "Unix time in whole seconds") from None
+        raise InvalidInput.at("webhook-timestamp", "Unix time in whole seconds") from None
     tolerance = timedelta(seconds=settings.EVENT_TIMESTAMP_TOLERANCE_S)
     if abs(now - timestamp) > tolerance:
-        raise _bad("webhook-timestamp", f"more than {tolerance.seconds} s from the server's clock (replay?)")
+        raise InvalidInput.at("webhook-timestamp", f"more than {tolerance.seconds} s from the server's clock (replay?)")
     expected = Webhook(source.secret).sign(msg_id, timestamp, text).split(",", 1)[1]
     offered = [part.split(",", 1)[1] for part in signatures.split() if part.startswith("v1,")]
     # compare every candidate, so the time taken says nothing about which one matched
@@ -105,26 +101,26 @@ def _event(source: EventSource, msg_id: str, data: dict[str, Any], *, now: datet
 
     unknown = sorted(set(data) - {"source", "tool", "arguments", "data", "observed_at"})
     if unknown:
-        raise _bad(unknown[0], "unknown field; expected source, tool, arguments, data, observed_at")
+        raise InvalidInput.at(unknown[0], "unknown field; expected source, tool, arguments, data, observed_at")
     tool = data.get("tool")
     if not isinstance(tool, str) or not tool:
-        raise _bad("tool", "required: the tool whose output this is, e.g. 'fuel_price'")
+        raise InvalidInput.at("tool", "required: the tool whose output this is, e.g. 'fuel_price'")
     if source.tools and tool not in source.tools:
-        raise _bad("tool", f"this source may report on: {', '.join(source.tools)}")
+        raise InvalidInput.at("tool", f"this source may report on: {', '.join(source.tools)}")
     try:
         arguments = validation.validate_tool_call(tool, data.get("arguments", {}))
     except PermanentError as exc:  # unknown tool, bad arguments: the caller's input
         raise InvalidInput(exc.message, fields=exc.fields) from None
     payload = data.get("data")
     if not isinstance(payload, dict) or not payload:
-        raise _bad("data", "required: the tool's output, a non-empty JSON object")
+        raise InvalidInput.at("data", "required: the tool's output, a non-empty JSON object")
     observed_at = now
     if "observed_at" in data:
         raw = data["observed_at"]
         parsed = parse_datetime(raw) if isinstance(raw, str) else None
         if parsed is None or parsed.tzinfo is None:
-            raise _bad("observed_at", "an ISO 8601 time with its offset, e.g. 2026-11-25T14:00:00+08:00")
+            raise InvalidInput.at("observed_at", "an ISO 8601 time with its offset, e.g. 2026-11-25T14:00:00+08:00")
         if parsed > now + timedelta(seconds=settings.EVENT_TIMESTAMP_TOLERANCE_S):
-            raise _bad("observed_at", "in the future")
+            raise InvalidInput.at("observed_at", "in the future")
         observed_at = parsed
     return NewEvent(source.name, msg_id, tool, arguments, payload, observed_at)

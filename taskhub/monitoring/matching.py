@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone as djtz
 
 from taskhub.monitoring import alerts, conditions
@@ -103,6 +105,7 @@ def event_match(*, event_id: int, portable: bool | None = None) -> MatchResult:
         event = Event.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.done_at is not None:
             return MatchResult(event_id, event.outcome if event else "missing", event.alerts if event else 0)
+        alerts.lease_renew(event.pk)
         # Matched before but cut short before every execution existed: find what it fired.
         fired = _match(event, portable=portable) if event.matched_at is None else _fired_again(event)
     match_s = time.perf_counter() - started
@@ -127,8 +130,8 @@ def _match(event: Event, *, portable: bool | None = None) -> list[alerts.Fired]:
     else:
         event.outcome, event.previous = "matched", state.last_payload
         fired = _thresholds(event, state.fields, portable=portable) + _evaluate(event)
-        state.last_event_id, state.last_observed_at, state.last_payload = event.pk, event.observed_at, event.payload
-        state.save(update_fields=["last_event_id", "last_observed_at", "last_payload"])
+        state.last_observed_at, state.last_payload = event.observed_at, event.payload
+        state.save(update_fields=["last_observed_at", "last_payload"])
     event.alerts, event.matched_at = len(fired), djtz.now()
     event.save(update_fields=["outcome", "previous", "alerts", "matched_at"])
     return fired
@@ -210,7 +213,7 @@ _STATE_COLUMNS = (
 def _evaluate(event: Event, *, field: str | None = None, value: float | None = None) -> list[alerts.Fired]:
     """The Python path: the active compound monitors of ``event``'s key, or its thresholds on ``field`` (= ``value``).
 
-    Keyset chunks of FANOUT_CHUNK_SIZE; per chunk one bulk update of the fired and one of the re-armed.
+    Keyset chunks of FANOUT_CHUNK_SIZE; per chunk one update of the fired per day (one or two) and one of the re-armed.
     """
     fired: list[alerts.Fired] = []
     watching = Monitor.objects.filter(key=event.key, active=True)
@@ -223,25 +226,27 @@ def _evaluate(event: Event, *, field: str | None = None, value: float | None = N
         watching.filter(pk__gt=last).order_by("pk").values(*_STATE_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
     ):
         last = chunk[-1]["pk"]
-        fires: list[Monitor] = []
+        fires: dict[date, list[int]] = defaultdict(list)  # by the event's day in the monitor's zone
         rearms: list[int] = []
         for row in chunk:
             holds, rearm = _holds_and_rearms(row, event, value)
             if holds and row["armed"] and _may_fire(row, event.observed_at):
-                day = event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()
-                fires.append(
-                    Monitor(
-                        pk=row["pk"],
-                        armed=False,
-                        active=not row["alert_once"],
-                        last_alert_at=event.observed_at,
-                        alerts_day=day,
-                        alerts_today=row["alerts_today"] + 1 if row["alerts_day"] == day else 1,
-                    )
-                )
+                fires[event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()].append(row["pk"])
                 fired.append(alerts.fired(event, row["pk"], *(row[c] for c in _FIRED_COLUMNS[1:])))
             elif rearm and not row["armed"]:
                 rearms.append(row["pk"])
-        Monitor.objects.bulk_update(fires, ["armed", "active", "last_alert_at", "alerts_day", "alerts_today"])
+        for day, pks in fires.items():  # a day or two: the zones' dates of one instant
+            _fire(pks, at=event.observed_at, day=day)
         Monitor.objects.filter(pk__in=rearms).update(armed=True)
     return fired
+
+
+def _fire(pks: list[int], *, at: datetime, day: date) -> None:
+    """The alert state of monitors that fire at ``at`` (``day`` in their zone): what FIRE_SQL sets."""
+    Monitor.objects.filter(pk__in=pks).update(
+        armed=False,
+        active=Case(When(alert_once=True, then=Value(False)), default=F("active")),
+        last_alert_at=at,
+        alerts_today=Case(When(alerts_day=day, then=F("alerts_today") + 1), default=Value(1)),
+        alerts_day=day,
+    )

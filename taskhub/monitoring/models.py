@@ -8,10 +8,17 @@ Python. Both forms keep their alert state (armed, cooldown, daily count) in the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from taskhub.core.crypto import EncryptedCharField
+
+# How long a match message owns its event. The matcher renews it as it goes; the
+# poller re-sends an unfinished event's match only once its lease has expired.
+MATCH_LEASE = timedelta(seconds=60)
 
 
 class EventSource(models.Model):
@@ -47,18 +54,26 @@ class Event(models.Model):
     previous = models.JSONField(null=True, blank=True)  # the key's observation before this one
     matched_at = models.DateTimeField(null=True, blank=True)  # alert states updated (one transaction)
     done_at = models.DateTimeField(null=True, blank=True)  # and every alert's execution created
+    # Until then a match message is (or may be) at work on it: see MATCH_LEASE.
+    match_lease_until = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["source", "dedupe_id"], name="event_once_per_source")]
         indexes = [
             models.Index(fields=["key", "-observed_at"], name="event_by_key_time"),
-            # events whose matching or fan-out has not finished: the poller resumes them
-            models.Index(fields=["received_at"], condition=Q(done_at__isnull=True), name="event_not_done"),
+            # events whose matching or fan-out has not finished: the poller resumes them once their lease expires
+            models.Index(fields=["match_lease_until"], condition=Q(done_at__isnull=True), name="event_lease"),
         ]
 
     def __str__(self) -> str:
         return f"event {self.pk} from {self.source} on {self.tool} at {self.observed_at.isoformat()}"
+
+
+class PollOutcome(models.TextChoices):
+    FRESH = "fresh"  # an answer recent enough: an event (or the same answer as before)
+    STALE = "stale"  # only old data (circuit open): dropped, never alerts
+    ERROR = "error"  # no answer
 
 
 class MonitorKey(models.Model):
@@ -72,9 +87,11 @@ class MonitorKey(models.Model):
     fields = models.JSONField(default=list, blank=True)  # output fields its threshold monitors compare
     next_poll_at = models.DateTimeField(null=True, blank=True)
     # The latest observation applied: the "previous value" of the next event; older events are ignored.
-    last_event_id = models.BigIntegerField(null=True, blank=True)
     last_observed_at = models.DateTimeField(null=True, blank=True)
     last_payload = models.JSONField(null=True, blank=True)
+    # What the latest poll got: staff see why a watched call has no recent observation.
+    last_poll_outcome = models.CharField(max_length=8, choices=PollOutcome.choices, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["next_poll_at"], condition=Q(monitors__gt=0), name="monitorkey_due")]

@@ -3,7 +3,8 @@
 One gateway call per distinct (tool, arguments) among active monitors, at the
 tightest interval any of them asks (bounded below by MONITOR_MIN_INTERVAL_S),
 with ``max_age_s`` = that interval so a cached answer is recent enough. Stale
-answers (circuit open) are dropped: old data never triggers an alert.
+answers (circuit open) are dropped: old data never triggers an alert. Each key
+records what its latest poll got (``last_poll_outcome``: fresh, stale or error).
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core.bulk import param
 from taskhub.core.errors import TaskHubError
-from taskhub.monitoring.models import Event, Monitor, MonitorKey
+from taskhub.monitoring.models import MATCH_LEASE, Event, Monitor, MonitorKey, PollOutcome
 from taskhub.monitoring.services import NewEvent, events_record
 
 logger = logging.getLogger(__name__)
 
 POLL_BATCH = 500
-# An event not matched this long after it arrived lost its match message: send another.
-RESUME_AFTER = timedelta(seconds=60)
 
 
 def poll_due(*, now: datetime | None = None) -> int:
@@ -40,9 +41,12 @@ def poll_due(*, now: datetime | None = None) -> int:
             .filter(monitors__gt=0, next_poll_at__lte=now)
             .order_by("next_poll_at")[:POLL_BATCH]
         )
-        for state in due:
-            state.next_poll_at = now + timedelta(seconds=state.interval_s)
-        MonitorKey.objects.bulk_update(due, ["next_poll_at"])
+        if due:
+            # One statement whatever the batch: a branch per distinct interval, not per key.
+            next_at = {s: now + timedelta(seconds=s) for s in {state.interval_s for state in due}}
+            MonitorKey.objects.filter(pk__in=[state.pk for state in due]).update(
+                next_poll_at=Case(*(When(interval_s=s, then=Value(at)) for s, at in next_at.items()))
+            )
     return _poll(due, fresh=False)
 
 
@@ -63,6 +67,11 @@ def poll_watched(*, tool: str, where: Callable[[dict[str, Any]], bool]) -> list[
     return keys
 
 
+def on_tool_results_changed(sender: object, *, tool: str, where: Callable[[dict[str, Any]], bool], **_: Any) -> None:
+    """Receiver of the gateway's ``tool_results_changed``: poll the changed calls that monitors watch."""
+    poll_watched(tool=tool, where=where)
+
+
 def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
     from tools import gateway
 
@@ -70,15 +79,19 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
     for state in states:
         by_age[0 if fresh else state.interval_s].append(state)
     events: list[NewEvent] = []
+    outcomes: dict[PollOutcome, list[str]] = defaultdict(list)
     for max_age_s, group in by_age.items():
         answers = gateway.call_many([(s.tool, s.arguments) for s in group], priority="high", max_age_s=max_age_s)
         for state in group:
             answer = answers.get(gateway.call_key(state.tool, state.arguments))
             if isinstance(answer, TaskHubError) or answer is None:
+                outcomes[PollOutcome.ERROR].append(state.key)
                 logger.info("poll failed", extra={"tool": state.tool, "error": str(answer)})
             elif answer.status == "stale":
+                outcomes[PollOutcome.STALE].append(state.key)
                 logger.info("poll answered stale data: no event", extra={"tool": state.tool})
             else:
+                outcomes[PollOutcome.FRESH].append(state.key)
                 events.append(
                     NewEvent(
                         source="poll",
@@ -90,21 +103,44 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
                         observed_at=answer.fetched_at,
                     )
                 )
+    polled_at = djtz.now()
+    for outcome, keys in outcomes.items():
+        MonitorKey.objects.filter(pk__in=keys).update(last_poll_outcome=outcome, last_polled_at=polled_at)
     return len(events_record(events))
 
 
 def _complete_ended(now: datetime) -> None:
-    """Monitors whose ``ends_at`` has passed complete (a few per tick: each is a lifecycle transition)."""
-    from taskhub.subscriptions.services import subscriptions_after_runs
+    """Monitors whose ``ends_at`` has passed complete: one transition of the batch, one recount of their keys."""
+    from taskhub.subscriptions.services import subscriptions_transition
+    from taskhub.subscriptions.states import Action
 
     ended = Monitor.objects.filter(active=True, ends_at__lt=now).values_list("pk", flat=True)[:POLL_BATCH]
     if ended:
-        subscriptions_after_runs(to_complete=set(ended), failed_permanently=set())
+        # one that another process completed or paused first is refused and left alone
+        subscriptions_transition(owner=None, subscription_ids=list(ended), action=Action.COMPLETE)
 
 
 def _resume_unmatched(now: datetime) -> None:
+    """Re-send the match of each unfinished event whose lease expired (its message was lost, its worker died).
+
+    The lease is taken by compare-and-set: of two pollers, or a poller and a
+    matcher renewing it, one wins; an event being matched is left alone, however
+    long its fan-out takes.
+    """
     from agents.worker.monitor_tasks import match_event
 
-    stuck = Event.objects.filter(done_at=None, received_at__lt=now - RESUME_AFTER).values_list("id", flat=True)
-    for event_id in stuck[:POLL_BATCH]:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    expired = "done_at IS NULL AND match_lease_until < %s"
+    # an event locked by its matcher is being matched: skip it rather than wait (PostgreSQL)
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f"UPDATE {table} SET match_lease_until = %s WHERE {expired} AND id IN "  # noqa: S608 - names are ours
+        f"(SELECT id FROM {table} WHERE {expired} ORDER BY match_lease_until LIMIT {POLL_BATCH}{skip}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param(now + MATCH_LEASE), param(now), param(now)])
+        claimed = [row[0] for row in cursor.fetchall()]
+    for event_id in claimed:
         match_event.apply_async(args=[event_id], **queues.route(queues.HIGH).options())
+    if claimed:
+        logger.info("unfinished events matched again", extra={"events": len(claimed)})

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone as djtz
 
 from taskhub.core.bulk import cast, param
 from taskhub.core.errors import InvalidInput
 from taskhub.monitoring import conditions
-from taskhub.monitoring.models import Event, EventSource, Monitor, MonitorKey
+from taskhub.monitoring.models import MATCH_LEASE, Event, EventSource, Monitor, MonitorKey
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.states import Status
 
@@ -33,10 +34,6 @@ OPTIONS: dict[str, tuple[type, float, float]] = {
 }
 
 
-def _fail(name: str, message: str) -> InvalidInput:
-    return InvalidInput(f"monitor.{name}: {message}", fields={f"monitor.{name}": [message]})
-
-
 def monitor_options(raw: Any, *, current: dict[str, Any]) -> dict[str, Any]:
     """``raw`` monitor settings checked and merged over ``current``; ``InvalidInput`` on ``monitor.<name>``."""
     if raw is None:
@@ -45,23 +42,24 @@ def monitor_options(raw: Any, *, current: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("monitor: must be an object", fields={"monitor": ["must be a JSON object"]})
     values = dict(current)
     for name, value in raw.items():
+        field = f"monitor.{name}"
         if name not in OPTIONS:
-            raise _fail(name, f"unknown setting; expected {', '.join(OPTIONS)}")
+            raise InvalidInput.at(field, f"unknown setting; expected {', '.join(OPTIONS)}")
         kind, low, high = OPTIONS[name]
         if kind is bool:
             if not isinstance(value, bool):
-                raise _fail(name, "must be true or false")
+                raise InvalidInput.at(field, "must be true or false")
         elif (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
             or (kind is int and value != int(value))
         ):
-            raise _fail(name, f"must be {'an integer' if kind is int else 'a number'}")
+            raise InvalidInput.at(field, f"must be {'an integer' if kind is int else 'a number'}")
         elif name == "interval_s" and value < settings.MONITOR_MIN_INTERVAL_S:
-            raise _fail(name, f"the minimum interval is {settings.MONITOR_MIN_INTERVAL_S} s")
+            raise InvalidInput.at(field, f"the minimum interval is {settings.MONITOR_MIN_INTERVAL_S} s")
         elif not low <= value <= high:
-            raise _fail(name, f"must be between {low:g} and {high:g}")
+            raise InvalidInput.at(field, f"must be between {low:g} and {high:g}")
         values[name] = kind(value)
     return values
 
@@ -105,40 +103,72 @@ def monitor_save(*, subscription: Subscription, options: dict[str, Any] | None) 
     return monitor
 
 
-def monitor_sync(*, subscription_id: int) -> None:
-    """Copy the subscription's status onto its monitor (after a lifecycle transition)."""
-    sub = Subscription.objects.filter(pk=subscription_id).values("status", "call_key").first()
-    if sub is None:
-        return
-    Monitor.objects.filter(pk=subscription_id).update(active=sub["status"] == Status.ACTIVE)
-    keys_refresh(keys={sub["call_key"]})
-
-
 def keys_refresh(*, keys: set[str]) -> None:
-    """Recount the active monitors of ``keys`` and their tightest interval (the poll plan).
+    """Recount the active monitors of ``keys`` and their tightest interval (the poll plan), a few queries per set.
 
-    The key row is locked first, so two transactions changing monitors of one key
-    recount one after the other and the last one sees both changes.
+    The key rows are locked first (created if new), in key order, so two
+    transactions changing monitors of one key recount one after the other and
+    the last one sees both changes. A key no subscription uses any more is dropped.
     """
+    keys = keys - {""}
+    if not keys:
+        return
     now = djtz.now()
-    for key in sorted(keys):
-        sample = Subscription.objects.filter(call_key=key).values("tool", "arguments").first()
-        if sample is None:
-            MonitorKey.objects.filter(pk=key).delete()
-            continue
-        MonitorKey.objects.get_or_create(key=key, defaults={**sample, "next_poll_at": now})
-        state = MonitorKey.objects.select_for_update().get(pk=key)
-        active = Monitor.objects.filter(key=key, active=True)
-        totals = active.aggregate(n=Count("pk"), interval=Min("interval_s"))
-        fields = sorted(set(active.exclude(threshold=None).values_list("field", flat=True).distinct()))
-        if totals["n"] and not state.monitors:
-            state.next_poll_at = now  # newly watched: poll at the next tick
-        state.monitors = totals["n"]
-        state.interval_s = max(
-            totals["interval"] or settings.MONITOR_DEFAULT_INTERVAL_S, settings.MONITOR_MIN_INTERVAL_S
+    with transaction.atomic():
+        states = _locked_keys(keys, now=now)
+        unused = [key for key, state in states.items() if not state.used]  # type: ignore[attr-defined]
+        MonitorKey.objects.filter(pk__in=unused).delete()
+        active = Monitor.objects.filter(key__in=keys, active=True).order_by()
+        totals = {row["key"]: row for row in active.values("key").annotate(n=Count("pk"), interval=Min("interval_s"))}
+        fields: dict[str, list[str]] = defaultdict(list)
+        compared = active.exclude(threshold=None).values_list("key", "field").distinct()
+        for key, field in compared.order_by("key", "field"):
+            fields[key].append(field)
+        changed = []
+        for key, state in states.items():
+            if key in unused:
+                continue
+            total = totals.get(key, {"n": 0, "interval": None})
+            if total["n"] and not state.monitors:
+                state.next_poll_at = now  # newly watched: poll at the next tick
+            state.monitors = total["n"]
+            state.interval_s = max(
+                total["interval"] or settings.MONITOR_DEFAULT_INTERVAL_S, settings.MONITOR_MIN_INTERVAL_S
+            )
+            state.fields = fields[key]
+            changed.append(state)
+        # One statement; usually one or two keys, at most a poller batch of ended monitors' keys.
+        # (core.bulk.update_from_values joins on an ``id`` column, which MonitorKey has not.)
+        MonitorKey.objects.bulk_update(changed, ["monitors", "interval_s", "fields", "next_poll_at"])
+
+
+def _locked_keys(keys: set[str], *, now: datetime) -> dict[str, MonitorKey]:
+    """The rows of ``keys``, locked in key order, each with ``used`` (a subscription has its key).
+
+    One query when every key has its row; a key watched for the first time gets
+    one from a subscription's tool and arguments (one more query to find them,
+    one insert, one to lock what was inserted).
+    """
+    used = Exists(Subscription.objects.filter(call_key=OuterRef("pk")))
+
+    def lock(wanted: set[str]) -> dict[str, MonitorKey]:
+        rows = MonitorKey.objects.select_for_update().filter(pk__in=wanted).annotate(used=used)
+        return {state.pk: state for state in rows.order_by("pk")}
+
+    states = lock(keys)
+    missing = keys - set(states)
+    if missing:
+        firsts = Subscription.objects.filter(call_key__in=missing).values("call_key").annotate(first=Min("pk"))
+        samples = Subscription.objects.filter(pk__in=[row["first"] for row in firsts]).order_by("call_key")
+        MonitorKey.objects.bulk_create(
+            [
+                MonitorKey(key=key, tool=tool, arguments=arguments, next_poll_at=now)
+                for key, tool, arguments in samples.values_list("call_key", "tool", "arguments")
+            ],
+            ignore_conflicts=True,
         )
-        state.fields = fields
-        state.save()
+        states.update(lock(missing))
+    return states
 
 
 @dataclass(frozen=True)
@@ -187,15 +217,18 @@ def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
 def _insert_new(rows: list[Event]) -> list[int]:
     """``INSERT .. ON CONFLICT DO NOTHING RETURNING id``: the database decides which of ``rows`` are new."""
     table = connection.ops.quote_name(Event._meta.db_table)
-    columns = ("source", "dedupe_id", "key", "tool", "arguments", "payload", "observed_at", "received_at", "outcome")
-    placeholders = f"(%s, %s, %s, %s, %s{cast('jsonb')}, %s{cast('jsonb')}, %s, %s, '', 0)"
+    columns = (
+        "source, dedupe_id, key, tool, arguments, payload, observed_at, received_at, match_lease_until, outcome, alerts"
+    )
+    placeholders = f"(%s, %s, %s, %s, %s{cast('jsonb')}, %s{cast('jsonb')}, %s, %s, %s, '', 0)"
     params: list[object] = []
     now = djtz.now()
     for r in rows:
         params += [r.source, r.dedupe_id, r.key, r.tool, json.dumps(r.arguments), json.dumps(r.payload)]
-        params += [param(r.observed_at), param(now)]
+        # the match message sent on commit owns the event first
+        params += [param(r.observed_at), param(now), param(now + MATCH_LEASE)]
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}, alerts) VALUES {', '.join([placeholders] * len(rows))} "  # noqa: S608
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(rows))} "  # noqa: S608
         "ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:

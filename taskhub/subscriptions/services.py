@@ -272,7 +272,7 @@ def _sync_after_transition(subs: list[Subscription], *, active: bool) -> None:
         scheduling.sync_bucket(schedule_id)
     monitors = [s for s in subs if s.kind == Kind.MONITOR]
     if monitors:
-        # monitoring.monitor_sync for many at once: the monitor rows copy the status, then each key is recounted.
+        # The monitor rows copy the status, then each key is recounted (monitoring.keys_refresh: once per set).
         Monitor.objects.filter(pk__in=[s.pk for s in monitors]).update(active=active)
         monitoring.keys_refresh(keys={s.call_key for s in monitors})
 

@@ -15,13 +15,9 @@ from taskhub.core.errors import InvalidInput, PermanentError
 from taskhub.subscriptions import scheduling
 
 
-def _fail(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", fields={field: [message]})
-
-
 def validate_timezone(name: str, *, field: str = "timezone") -> str:
     if name not in _timezones():
-        raise _fail(field, f"unknown time zone {name!r}; use an IANA name such as 'Asia/Shanghai'")
+        raise InvalidInput.at(field, f"unknown time zone {name!r}; use an IANA name such as 'Asia/Shanghai'")
     return name
 
 
@@ -34,13 +30,13 @@ def validate_cron(expr: str, *, timezone: str, field: str = "cron") -> str:
     """A 5-field cron expression whose fires are never closer than the minimum interval."""
     normalised = " ".join(expr.split())
     if len(normalised.split(" ")) != 5:
-        raise _fail(field, "expected 5 fields: minute hour day-of-month month day-of-week")
+        raise InvalidInput.at(field, "expected 5 fields: minute hour day-of-month month day-of-week")
     if not croniter.is_valid(normalised):
-        raise _fail(field, f"not a valid cron expression: {expr!r}")
+        raise InvalidInput.at(field, f"not a valid cron expression: {expr!r}")
     minimum = timedelta(seconds=settings.SUBSCRIPTION_MIN_INTERVAL_S)
     gap = scheduling.smallest_gap(cron=normalised, timezone=timezone, start=djtz.now())
     if gap < minimum:
-        raise _fail(
+        raise InvalidInput.at(
             field, f"fires every {int(gap.total_seconds())} s; the minimum interval is {int(minimum.total_seconds())} s"
         )
     return normalised
@@ -48,7 +44,7 @@ def validate_cron(expr: str, *, timezone: str, field: str = "cron") -> str:
 
 def validate_run_at(run_at: datetime, *, field: str = "run_at") -> datetime:
     if run_at <= djtz.now():
-        raise _fail(field, "must be in the future")
+        raise InvalidInput.at(field, "must be in the future")
     return run_at
 
 
@@ -68,12 +64,12 @@ def validate_tool_call(tool: str, arguments: Any) -> dict[str, Any]:
         raise InvalidInput(f"arguments: {exc.message}", fields=fields) from None
     except PermanentError:
         known = ", ".join(sorted(gateway.known_tools())) or "none registered"
-        raise _fail("tool", f"unknown tool {tool!r}; known: {known}") from None
+        raise InvalidInput.at("tool", f"unknown tool {tool!r}; known: {known}") from None
 
 
 def validate_arguments(arguments: Any, *, field: str = "arguments") -> dict[str, Any]:
     if not isinstance(arguments, dict):
-        raise _fail(field, "must be a JSON object")
+        raise InvalidInput.at(field, "must be a JSON object")
     return arguments
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,15 +19,17 @@ START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 _ids = itertools.count(1)
 
 
-def monitor(owner: Any, *, condition: dict[str, Any] | None = None, **options: Any) -> Subscription:
-    """An active "Shanghai 92 below 7" monitor (or ``condition``) with monitor ``options``."""
+def monitor(
+    owner: Any, *, condition: dict[str, Any] | None = None, arguments: dict[str, Any] | None = None, **options: Any
+) -> Subscription:
+    """An active "Shanghai 92 below 7" monitor (or ``condition``, or other fuel ``arguments``) with ``options``."""
     sub = services.subscription_create(
         owner=owner,
         kind=Kind.MONITOR,
         spec=services.SubscriptionSpec(
             title="Shanghai 92 below 7",
             tool="fuel_price",
-            arguments=dict(SHANGHAI_92),
+            arguments=dict(arguments or SHANGHAI_92),
             timezone="Asia/Shanghai",
             condition=condition or {"field": "price", "op": "lt", "value": 7},
             monitor=options or None,
@@ -61,3 +65,14 @@ def observe(
 
 def alerts_of(sub: Subscription) -> list[Execution]:
     return list(Execution.objects.filter(subscription=sub).order_by("id"))
+
+
+def queued(redis_db: Any, task: str, *, queue: str = "high") -> list[list[Any]]:
+    """The positional arguments of each ``task`` message waiting in the broker on ``queue`` (any priority)."""
+    found = []
+    for name in redis_db.keys(f"{queue}*"):
+        for raw in redis_db.lrange(name, 0, -1):
+            message = json.loads(raw)
+            if message["headers"]["task"] == task:
+                found.append(json.loads(base64.b64decode(message["body"]))[0])
+    return found

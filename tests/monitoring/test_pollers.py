@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,10 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
-from taskhub.monitoring.models import Event, MonitorKey
+from taskhub.monitoring.models import MATCH_LEASE, Event, MonitorKey, PollOutcome
+from taskhub.monitoring.services import NewEvent, events_record
 from taskhub.subscriptions.states import Status
-from tests.monitoring.helpers import monitor
+from tests.monitoring.helpers import SHANGHAI_92, START, monitor, queued
 from tools import gateway
 from tools.gateway import services
 from tools.servers import faults
@@ -81,11 +83,20 @@ def test_an_override_seen_by_an_uncached_poll_alerts_at_once(alice, django_captu
     assert "price is 6.9 (price < 7; before: 7.95)" in body
 
 
-def test_stale_data_never_triggers_an_alert(alice) -> None:
-    # The cache holds 6.9 (fetched for someone else), then the fuel server fails and its circuit opens.
+def test_a_fuel_override_requests_an_uncached_poll_of_the_watched_calls_in_its_province(alice, bob, redis_db) -> None:
+    shanghai = monitor(alice)
+    monitor(bob, arguments={"region": "Beijing", "grade": "92"})
+    services.fuel_override_set(region="上海", grade="92", price=6.9)
+    assert queued(redis_db, "taskhub.monitoring.poll_keys") == [[[shanghai.monitor.key]]]
+    assert faults.call_count("fuel") == 0  # requested, not yet polled
+
+
+def test_stale_data_is_recorded_as_stale_and_never_alerts_while_no_data_is_an_error(alice, bob) -> None:
+    # The cache holds Shanghai's 6.9 (fetched for someone else), then the fuel server fails and its circuit opens.
     services.fuel_override_set(region="Shanghai", grade="92", price=6.9)
     assert gateway.call("fuel_price", {"region": "Shanghai", "grade": "92"}).data["price"] == 6.9
-    monitor(alice)
+    shanghai = monitor(alice)
+    beijing = monitor(bob, arguments={"region": "Beijing", "grade": "92"})  # nothing cached
     faults.set_fault("fuel", "temporary")
     answers = []
     for _ in range(6):
@@ -94,9 +105,40 @@ def test_stale_data_never_triggers_an_alert(alice) -> None:
         except TaskHubError as exc:  # the failures that open the circuit
             answers.append(type(exc).__name__)
     assert answers[-1] == "stale"
-    assert pollers.poll_keys(keys=[MonitorKey.objects.get().key], fresh=True) == 0
-    assert not Event.objects.exists()
+    assert pollers.poll_keys(keys=[shanghai.monitor.key, beijing.monitor.key], fresh=True) == 0
+    outcomes = dict(MonitorKey.objects.values_list("key", "last_poll_outcome"))
+    assert outcomes == {shanghai.monitor.key: PollOutcome.STALE, beijing.monitor.key: PollOutcome.ERROR}
+    assert not Event.objects.exists()  # 6.9 < 7, but old data never alerts
     assert not Execution.objects.exists()
+    faults.clear_fault("fuel")
+    time.sleep(1.1)  # the breaker's reset timeout (breaker_reset_s=1): the next call tries the server again
+    assert pollers.poll_keys(keys=[shanghai.monitor.key], fresh=True) == 1
+    assert MonitorKey.objects.get(pk=shanghai.monitor.key).last_poll_outcome == PollOutcome.FRESH
+
+
+def test_an_unfinished_event_is_matched_again_once_per_expired_lease(redis_db) -> None:
+    # Recorded, but its match message is lost (this test's transaction never commits, so it is never sent).
+    [event_id] = events_record(
+        [NewEvent("test", "e-1", "fuel_price", dict(SHANGHAI_92), {"price": 7.5}, observed_at=START)]
+    )
+    lease = Event.objects.get().match_lease_until
+
+    def resent() -> list[list[int]]:
+        return queued(redis_db, "taskhub.monitoring.match_event")
+
+    pollers.poll_due(now=lease - timedelta(seconds=10))
+    pollers.poll_due(now=lease - timedelta(seconds=1))
+    assert resent() == []  # the first message may still be at work
+    pollers.poll_due(now=lease + timedelta(seconds=1))
+    assert resent() == [[event_id]]
+    pollers.poll_due(now=lease + timedelta(seconds=11))  # the next tick: the message just sent holds the lease
+    pollers.poll_due(now=lease + MATCH_LEASE)
+    assert resent() == [[event_id]]
+    pollers.poll_due(now=lease + MATCH_LEASE + timedelta(seconds=2))
+    assert resent() == [[event_id], [event_id]]
+    event_match(event_id=event_id)
+    pollers.poll_due(now=lease + 3 * MATCH_LEASE)
+    assert len(resent()) == 2  # done: never again
 
 
 def test_alert_once_completes_the_subscription_after_its_alert_is_delivered(

@@ -13,6 +13,7 @@ from taskhub.core.redis import get_redis
 from tools import geo
 from tools.gateway import registry
 from tools.gateway.models import ToolServer
+from tools.gateway.signals import tool_results_changed
 from tools.servers.providers import fuel
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,7 @@ def fuel_override_clear(*, region: str, grade: str | None = None) -> None:
 
 
 def _fuel_prices_changed(province: geo.Province) -> None:
-    """Monitors of fuel prices in ``province`` see an override at once: an uncached poll on ``high``."""
-    from taskhub.monitoring.pollers import poll_watched
+    """Fuel prices in ``province`` changed: whoever watches them is told (``tool_results_changed``)."""
 
     def in_province(arguments: dict[str, Any]) -> bool:
         try:
@@ -83,7 +83,7 @@ def _fuel_prices_changed(province: geo.Province) -> None:
         except NotFound:
             return False
 
-    poll_watched(tool="fuel_price", where=in_province)
+    tool_results_changed.send(sender=None, tool="fuel_price", where=in_province)
 
 
 def fuel_overrides() -> dict[str, dict[str, float]]:

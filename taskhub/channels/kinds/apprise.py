@@ -33,7 +33,7 @@ class AppriseChannel(PushChannel):
         try:
             _vet_custom_host(url)
         except BlockedURL as exc:
-            raise InvalidInput(f"config.url: {exc.message}", fields={"config.url": [exc.message]}) from None
+            raise InvalidInput.at("config.url", exc.message) from None
         return {"url": url}
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:

@@ -84,7 +84,7 @@ class WebhookChannel(PushChannel):
         try:
             netguard.check_syntax(url)
         except netguard.BlockedURL as exc:
-            raise InvalidInput(f"config.url: {exc.message}", fields={"config.url": [exc.message]}) from None
+            raise InvalidInput.at("config.url", exc.message) from None
         return {"url": url}
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:

@@ -9,7 +9,9 @@ from rest_framework.test import APIClient
 
 import tools.gateway as gateway
 from agents.worker.gateway_tasks import preheat
+from tools.gateway import services
 from tools.gateway.models import ToolServer
+from tools.gateway.signals import tool_results_changed
 from tools.servers import faults
 
 pytestmark = [pytest.mark.django_db, pytest.mark.processes]
@@ -78,3 +80,22 @@ def test_register_tools_is_idempotent_and_keeps_operator_edits(django_capture_on
     assert ToolServer.objects.count() == 3  # weather, fuel, reminder
     assert ToolServer.objects.get(name="weather").url == "http://127.0.0.1:8100/weather/mcp"
     assert not ToolServer.objects.get(name="fuel").enabled
+
+
+def test_a_fuel_override_announces_which_calls_changed_through_tool_results_changed() -> None:
+    heard = []
+
+    def receiver(sender: object, *, tool: str, where, **_: object) -> None:  # type: ignore[no-untyped-def]
+        heard.append((tool, where))
+
+    tool_results_changed.connect(receiver)
+    try:
+        services.fuel_override_set(region="上海", grade="92", price=6.9)
+        services.fuel_override_clear(region="Beijing")
+    finally:
+        tool_results_changed.disconnect(receiver)
+    [(tool, in_shanghai), (_, in_beijing)] = heard
+    assert tool == "fuel_price"
+    regions = ("Shanghai", "上海", "Beijing", "Atlantis")
+    assert [in_shanghai({"region": region, "grade": "92"}) for region in regions] == [True, True, False, False]
+    assert in_beijing({"region": "北京"})
