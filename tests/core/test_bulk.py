@@ -12,7 +12,7 @@ from taskhub.core.bulk import insert_rows, update_from_values
 
 pytestmark = pytest.mark.django_db
 
-AWKWARD = "it's \"quoted\", back\\slash, 北京 ☀, new\nline, %s %(x)s, null \x01"
+AWKWARD = 'it\'s "quoted", back\\slash, 北京 ☀, new\nline, %s %(x)s, null \x01'
 COLUMNS = (
     ("owner_id", "bigint"),
     ("key", ""),
