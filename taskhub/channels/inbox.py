@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from taskhub.channels.models import InboxMessage
 from taskhub.core.bulk import insert_rows
-from taskhub.core.redis import get_redis
+from taskhub.core.redis import get_redis, pubsub_channel
 
 logger = logging.getLogger(__name__)
 
 
 def feed_channel(owner_id: int) -> str:
     """The pub/sub channel a user's live inbox stream listens on."""
-    return f"taskhub:inbox:{owner_id}"
+    return pubsub_channel(f"taskhub:inbox:{owner_id}")
 
 
 @dataclass(frozen=True)

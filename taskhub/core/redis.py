@@ -31,3 +31,13 @@ def get_async_redis(*, url: str | None = None) -> redis.asyncio.Redis:
     import redis.asyncio
 
     return redis.asyncio.Redis.from_url(url or settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30)
+
+
+def pubsub_channel(name: str) -> str:
+    """``name`` as a pub/sub channel of this deployment: ``<db>:<name>``.
+
+    Keys live in REDIS_URL's database, but pub/sub channels are global to the
+    server: without the database in the name, two deployments (or test runs)
+    sharing a Redis on different databases would hear each other's messages.
+    """
+    return f"{_pool(settings.REDIS_URL, True).connection_kwargs.get('db', 0)}:{name}"

@@ -12,7 +12,9 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from taskhub.channels.dispatch import deliver_messages
+from taskhub.channels.inbox import feed_channel
 from taskhub.channels.services import inbox_channel_for
+from taskhub.core.redis import get_redis
 from taskhub.executions.models import Execution
 from tests.channels.conftest import message_for
 from tests.factories import active_periodic
@@ -125,3 +127,23 @@ def test_the_live_stream_sends_keep_alive_comments(alice) -> None:
         assert next(lines) == ": connected"
         assert next(line for line in lines if line) == ": keep-alive"
         response.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_feed_is_heard_only_in_this_deployments_redis_database(alice, settings) -> None:
+    listener = get_redis().pubsub()
+    listener.subscribe(feed_channel(alice.pk))
+    assert listener.get_message(timeout=2)["type"] == "subscribe"
+    ours = settings.REDIS_URL
+    db = get_redis().connection_pool.connection_kwargs.get("db", 0)
+
+    # Another deployment on the same Redis server, in its own database, with a user of the same id.
+    settings.REDIS_URL = ours.rsplit("/", 1)[0] + f"/{(db + 1) % 16}"
+    _deliver(alice, title="another deployment's")
+    settings.REDIS_URL = ours
+    _deliver(alice, title="ours")
+
+    heard = listener.get_message(timeout=2)
+    assert heard is not None
+    assert json.loads(heard["data"])["title"] == "ours"
+    listener.close()
