@@ -5,7 +5,9 @@ so two beats, a retry or a redelivery of the same tick produce the same key, and
 the unique (subscription, fire key) constraint makes the insert idempotent:
 ``INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING`` tells which rows are new,
 and only those are enqueued. Subscriptions are walked by keyset pagination in
-chunks of ids, one set-based INSERT per chunk (``rows.insert_tick_executions``),
+(call_key, id) order, so each batch holds the subscribers of a few tool calls
+and the bucket's calls spread over all its batches instead of crowding the first
+ones; one set-based INSERT per chunk (``rows.insert_tick_executions``),
 so memory and statement size stay flat at any scale and no row passes through Python.
 """
 
@@ -18,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone as djtz
 from django_celery_beat.models import CrontabSchedule
 
 from taskhub.executions import dispatch
 from taskhub.executions.models import ExecutionStatus, ScheduleFire
-from taskhub.executions.rows import Tick, insert_tick_executions
+from taskhub.executions.rows import Position, Tick, insert_tick_executions
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.scheduling import cron_of
@@ -93,22 +95,18 @@ def fanout(
 
     tick = Tick(schedule_id, key, nominal, lateness.total_seconds(), tuple(missed_keys))
     total = created = enqueued = missed_rows = 0
-    after = 0
+    after: Position = ("", 0)
     while True:
-        # Keyset pagination over the bucket's index; the rows themselves never leave the database.
-        ids = list(
-            Subscription.objects.filter(schedule_id=schedule_id, status=Status.ACTIVE, kind=Kind.PERIODIC, id__gt=after)
-            .order_by("id")
-            .values_list("id", flat=True)[:chunk_size]
-        )
-        if not ids:
+        chunk = _chunk_end(schedule_id, after=after, size=chunk_size)
+        if chunk is None:
             break
+        upto, size = chunk
         with transaction.atomic():
-            inserted = insert_tick_executions(tick, after_id=after, upto_id=ids[-1], now=now)
+            inserted = insert_tick_executions(tick, after=after, upto=upto, now=now)
             to_run = [row for row in inserted if row.status == ExecutionStatus.QUEUED]
             transaction.on_commit(lambda batch=to_run: dispatch.enqueue(batch))
-        after = ids[-1]
-        total += len(ids)
+        total += size
+        after = upto
         created += len(inserted)
         enqueued += len(to_run)
         missed_rows += len(inserted) - len(to_run)
@@ -120,6 +118,28 @@ def fanout(
         "fan-out done", extra={"schedule_id": schedule_id, **{f"fanout_{k}": v for k, v in vars(result).items()}}
     )
     return result
+
+
+def _chunk_end(schedule_id: int, *, after: Position, size: int) -> tuple[Position, int] | None:
+    """Where the next chunk of up to ``size`` active periodic subscriptions after ``after`` ends, and its size.
+
+    Keyset pagination over the bucket's index in (call_key, id) order: a batch then
+    holds the subscribers of a few tool calls. A row comparison, so the index
+    seeks to ``after`` instead of scanning the bucket from its start each time.
+    """
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    sql = f"""
+        WITH chunk AS (
+            SELECT call_key, id FROM {table}
+            WHERE schedule_id = %s AND status = %s AND kind = %s AND (call_key, id) > (%s, %s)
+            ORDER BY call_key, id LIMIT %s
+        )
+        SELECT call_key, id, (SELECT count(*) FROM chunk) FROM chunk ORDER BY call_key DESC, id DESC LIMIT 1
+    """  # noqa: S608 - only our table name is interpolated
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [schedule_id, Status.ACTIVE, Kind.PERIODIC, *after, size])
+        row = cursor.fetchone()
+    return ((row[0], row[1]), row[2]) if row else None
 
 
 def _record_fire(schedule_id: int, *, cron: str, timezone: str, nominal: datetime) -> list[datetime]:

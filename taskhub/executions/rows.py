@@ -102,8 +102,11 @@ class Tick:
     missed_keys: tuple[str, ...] = ()
 
 
-def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: datetime) -> list[InsertedExecution]:
-    """The executions of one tick for the bucket's subscriptions with ids in (``after_id``, ``upto_id``].
+Position = tuple[str, int]  # (call_key, id): the fan-out's keyset order over a bucket
+
+
+def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: datetime) -> list[InsertedExecution]:
+    """The executions of one tick for the bucket's subscriptions at (call_key, id) in (``after``, ``upto``].
 
     Set-based: ``INSERT .. SELECT`` from the subscriptions, no row passes through
     Python. Each subscription gets a ``missed`` row per key in ``tick.missed_keys``
@@ -128,8 +131,10 @@ def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: date
     )
     params: dict[str, object] = {
         "schedule": tick.schedule_id,
-        "after": after_id,
-        "upto": upto_id,
+        "after_key": after[0],
+        "after_id": after[1],
+        "upto_key": upto[0],
+        "upto_id": upto[1],
         "nominal": param(tick.nominal),
         "lateness": tick.lateness_s,
         "now": param(now),
@@ -147,15 +152,17 @@ def insert_tick_executions(tick: Tick, *, after_id: int, upto_id: int, now: date
                '', '', '', '{{}}', %(now)s
         FROM {subs} s CROSS JOIN ({fires}) f
         WHERE s.schedule_id = %(schedule)s AND s.status = '{Status.ACTIVE}' AND s.kind = '{Kind.PERIODIC}'
-          AND s.id > %(after)s AND s.id <= %(upto)s
+          AND (s.call_key, s.id) > (%(after_key)s, %(after_id)s) AND (s.call_key, s.id) <= (%(upto_key)s, %(upto_id)s)
           AND (s.starts_at IS NULL OR s.starts_at <= %(nominal)s)
           AND (s.ends_at IS NULL OR s.ends_at >= %(nominal)s)
+        -- ids follow this order, so batches cut from the returned rows hold a few calls each
+        ORDER BY s.call_key, s.id, f.fire_key
         ON CONFLICT (subscription_id, fire_key) DO NOTHING
         RETURNING id, subscription_id, status
     """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        returned = cursor.fetchall()
+        returned = sorted(cursor.fetchall())
     # RETURNING sees only the new rows: one more indexed query for the routes (SQLite has no DML in a CTE).
     queued = [sub_id for _, sub_id, row_status in returned if row_status == ExecutionStatus.QUEUED]
     priorities = dict(Subscription.objects.filter(pk__in=queued).values_list("pk", "priority")) if queued else {}

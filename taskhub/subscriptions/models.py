@@ -73,8 +73,11 @@ class Subscription(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # fan-out: active subscriptions of a bucket, keyset-paginated by id
-            models.Index(fields=["schedule", "id"], condition=Q(status="active"), name="sub_active_by_schedule"),
+            # fan-out: active subscriptions of a bucket, keyset-paginated by (call_key, id) so that
+            # each batch holds the subscribers of a few tool calls, not a few of each
+            models.Index(
+                fields=["schedule", "call_key", "id"], condition=Q(status="active"), name="sub_active_by_schedule_call"
+            ),
             # one-off reminders: the due-time index the sweeper reads
             models.Index(fields=["run_at"], condition=Q(status="active", kind="once"), name="sub_once_due"),
             # monitors: active ones by the tool call they watch

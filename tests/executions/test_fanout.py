@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -135,3 +137,35 @@ def test_times_written_by_the_bulk_inserts_are_found_by_the_orms_lookups(alice) 
     fanout_service.fanout(schedule_id=sub.schedule_id, now=TODAY_0800 + timedelta(seconds=5))
     assert Execution.objects.filter(scheduled_for=TODAY_0800).count() == 2
     assert Execution.objects.filter(created_at__lte=TODAY_0800).count() == 1
+
+
+def _batches(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """The execution ids of each execute_batch message waiting in the default queue."""
+    batches = []
+    for key in redis_db.keys("default*"):
+        for raw in redis_db.lrange(key, 0, -1):
+            message = json.loads(raw)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            batches.append(args[0])
+    return batches
+
+
+def test_each_batch_holds_the_subscribers_of_few_tool_calls(
+    alice, bob, redis_db, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.EXECUTE_BATCH_SIZE = 2
+    cities = ["Beijing", "Shanghai", "Harbin"] * 3  # created interleaved: ids alternate between calls
+    subs = [active_periodic(alice if i % 2 else bob, arguments={"city": c}) for i, c in enumerate(cities)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = fanout_service.fanout(
+            schedule_id=subs[0].schedule_id, now=TODAY_0800 + timedelta(seconds=1), chunk_size=4
+        )
+
+    assert (result.subscriptions, result.created, result.enqueued) == (9, 9, 9)
+    city_of = {e.pk: e.subscription.arguments["city"] for e in Execution.objects.select_related("subscription")}
+    batches = _batches(redis_db)
+    assert sorted(pk for batch in batches for pk in batch) == sorted(city_of)  # each execution once
+    # Batches of 2 cut from chunks of 4 in call order: 9 subscriptions of 3 calls need at most 6 calls
+    # in all, where id order (B, S, H, B, S, H, ..) would put two different calls in nearly every batch.
+    assert sum(len({city_of[pk] for pk in batch}) for batch in batches) <= 6
