@@ -91,9 +91,9 @@ def seed(*, n: int, hot: int, share: float, users: int) -> int:
         cursor.execute(
             """
             INSERT INTO monitoring_monitorkey (key, tool, arguments, monitors, interval_s, fields, next_poll_at,
-                last_observed_at, last_payload)
+                last_observed_at, last_payload, last_poll_outcome, last_polled_at)
             SELECT k.key, k.tool, k.args, count(*), 300, '["price"]'::jsonb, %(later)s, %(before)s,
-                jsonb_build_object('price', %(previous)s::float)
+                jsonb_build_object('price', %(previous)s::float), 'fresh', %(before)s
             FROM monitoring_monitor m JOIN bench_keys k ON k.key = m.key GROUP BY k.key, k.tool, k.args
             """,
             {"later": now + timedelta(hours=1), "before": now - timedelta(minutes=5), "previous": PREVIOUS},
