@@ -11,7 +11,8 @@ from pathlib import Path
 from croniter import croniter
 
 from agents.chat.grammar import EmbeddedParser, parse
-from agents.chat.intent import Draft, Parser, Refusal
+from agents.chat.grammar.safety import OFF_TOPIC
+from agents.chat.intent import Draft, Parser, Refusal, Slot
 from tests.agents.chat.corpus import cases, matches, show
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -83,10 +84,20 @@ def test_crons_are_valid_five_field_expressions_and_one_offs_run_in_the_future()
         assert set(got.arguments) <= TOOL_ARGUMENTS.get(got.tool, set()), (case.text, got.arguments)
 
 
-def test_the_embedded_parser_is_a_deterministic_parser() -> None:
+def test_the_embedded_parser_keeps_nothing_from_one_message_to_the_next() -> None:
+    """One parser serves every conversation: an answer to a pending draft fills that draft only."""
     parser: Parser = EmbeddedParser()
-    for case in cases()[:40]:
-        assert parser.parse(case.text, case.context) == parser.parse(case.text, case.context)
+    context = cases()[0].context
+    beijing = Draft(kind="periodic", tool="current_weather", arguments={"city": "Beijing"}, cron="0 8 * * *")
+    no_place = Draft(kind="periodic", tool="current_weather", cron="0 8 * * *", missing=(Slot.PLACE,))
+    shanghai = Draft(kind="periodic", tool="current_weather", arguments={"city": "Shanghai"}, cron="0 8 * * *")
+
+    assert parser.parse("every day at 8am send me the weather in Beijing", context) == beijing
+    assert parser.parse("every day at 8am send me the weather", context) == no_place
+    assert parser.parse("Shanghai", context.model_copy(update={"pending": no_place})) == shanghai
+    # Without the pending draft the same word is no request, and the earlier turns left nothing behind.
+    assert parser.parse("Shanghai", context) == Refusal(reason=OFF_TOPIC[0])
+    assert parser.parse("every day at 8am send me the weather in Beijing", context) == beijing
 
 
 def test_the_parser_imports_without_django_or_any_network_client() -> None:
