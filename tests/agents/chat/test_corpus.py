@@ -14,17 +14,9 @@ from agents.chat.grammar import EmbeddedParser, parse
 from agents.chat.grammar.safety import OFF_TOPIC
 from agents.chat.intent import Draft, Parser, Refusal, Slot
 from tests.agents.chat.corpus import cases, matches, show
+from tests.agents.chat.helpers import TOOL_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[3]
-
-# What a draft may carry, per tool: nothing else (no owner, user, channel, URL).
-TOOL_ARGUMENTS = {
-    "current_weather": {"city"},
-    "weather_forecast": {"city", "days"},
-    "fuel_price": {"region", "grade"},
-    "reminder": {"text"},
-    None: set(),
-}
 
 
 def test_corpus_covers_every_intent_in_both_languages() -> None:

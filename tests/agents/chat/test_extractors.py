@@ -6,12 +6,15 @@ import random
 import time
 
 import pytest
+from croniter import croniter
 
-from agents.chat.grammar import parse, places, rules, slots
+from agents.chat.grammar import parse, places, rules, safety, slots
 from agents.chat.grammar.text import Text, Work, chinese_number, numerals
-from agents.chat.intent import Draft, Manage, ParseContext, Refusal
-from tests.agents.chat.helpers import NOW, normalised
+from agents.chat.intent import Draft, ParseContext, Refusal, Slot
+from tests.agents.chat.helpers import NOW, TOOL_ARGUMENTS, normalised
 from tools.geo import PLACES, PROVINCES
+
+CODE_REFUSAL = ("TaskHub does not run code or commands.", "TaskHub 不会执行代码或命令。")  # (English, Chinese)
 
 
 @pytest.mark.parametrize(
@@ -189,13 +192,30 @@ def test_weather_metrics(raw: str, field: str) -> None:
     assert slots.metric(normalised(raw)) == field
 
 
-def test_random_input_never_raises_and_always_yields_an_intent() -> None:
+def test_random_input_is_refused_in_the_users_language_or_drafted_with_a_question_to_ask() -> None:
+    """Gibberish gets an answer the user can act on: the right refusal in their script, or a draft that asks."""
     rng = random.Random(7)
     alphabet = "abc xyz 0123456789:%-.,每天早上点提醒我北京上海油价低于以下汽油号`{}$"
     context = ParseContext(now=NOW, timezone="Asia/Shanghai")
+    outcomes = set()
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
-        assert isinstance(parse(text, context), Draft | Manage | Refusal)
+        got = parse(text, context)
+        chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text)
+        if "`" in text:  # a backtick is code, whatever surrounds it
+            assert got == Refusal(reason=CODE_REFUSAL[chinese]), text
+        elif isinstance(got, Refusal):
+            assert got.reason == safety.OFF_TOPIC[chinese], text
+        else:
+            assert isinstance(got, Draft), (text, got)
+            assert got.missing, (text, got)  # none of these strings is a complete request: a follow-up asks
+            assert (got.tool is None) == (Slot.TOOL in got.missing), (text, got)
+            assert got.cron is None or croniter.is_valid(got.cron), (text, got)
+            assert got.run_at is None or got.run_at > NOW, (text, got)
+            assert set(got.arguments) <= TOOL_ARGUMENTS[got.tool], (text, got)
+        outcomes.add(type(got).__name__ if isinstance(got, Draft) else got.reason)
+    # The seed reaches every branch above: a code refusal, off-topic in both languages, drafts.
+    assert outcomes >= {"Draft", CODE_REFUSAL[1], *safety.OFF_TOPIC}
 
 
 def test_overlong_input_is_refused_without_being_scanned() -> None:
