@@ -8,7 +8,7 @@ import time
 import pytest
 from croniter import croniter
 
-from agents.chat.grammar import parse, places, rules, safety, slots
+from agents.chat.grammar import TOO_LONG, parse, places, rules, safety, slots
 from agents.chat.grammar.text import Text, Work, chinese_number, numerals
 from agents.chat.intent import Draft, ParseContext, Refusal, Slot
 from tests.agents.chat.helpers import NOW, TOOL_ARGUMENTS, normalised
@@ -219,8 +219,13 @@ def test_random_input_is_refused_in_the_users_language_or_drafted_with_a_questio
 
 
 def test_overlong_input_is_refused_without_being_scanned() -> None:
+    """Over MAX_CHARS the user is told to say it in a sentence, in their language; nothing in the text is read."""
     context = ParseContext(now=NOW, timezone="Asia/Shanghai")
-    assert isinstance(parse("每天早上8点推送北京天气" * 50, context), Refusal)
+    assert parse("每天早上8点推送北京天气" * 50, context) == Refusal(reason=TOO_LONG[1])
+    assert parse("every day at 8am send me the weather in Beijing. " * 20, context) == Refusal(reason=TOO_LONG[0])
+    # Code that would be refused as code at any shorter length gets the length answer: it was never scanned.
+    assert parse("run this python code `rm -rf /` " * 20, context) == Refusal(reason=TOO_LONG[0])
+    assert parse("run this python code `rm -rf /` ", context) == Refusal(reason=CODE_REFUSAL[0])
 
 
 @pytest.mark.parametrize("unit", ["1", "1点", "92号", "-1", "7块", "remind me to x ", "beijing ", "提醒我"])
