@@ -73,7 +73,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], str, str], ...] = (
         "secrets",
         re.compile(
             r"\b(?:show|give|tell|reveal|send|print|list|dump|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:the\s+|your\s+|all\s+)?"
-            r"(?:api\s*keys?|passwords?|secrets?|tokens?|credentials?)\b|\b(?:make|grant)\s+me\s+(?:an?\s+)?"
+            r"(?:[a-z]+\s+)?(?:api\s*keys?|passwords?|secrets?|tokens?|credentials?)\b|\b(?:make|grant)\s+me\s+(?:an?\s+)?"
             r"(?:admin|staff|superuser)|\bdelete\s+all\s+users\b|密码|密钥|令牌|管理员权限"
         ),
         "I can't give out secrets or change permissions.",

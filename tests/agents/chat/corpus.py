@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import TypeAdapter
 
+from agents.chat.grammar.safety import OFF_TOPIC
 from agents.chat.intent import Draft, Intent, Manage, ParseContext, Refusal
 
 CORPUS = Path(__file__).with_name("corpus.yaml")
@@ -68,11 +69,22 @@ def _case(raw: dict[str, Any], defaults: dict[str, Any]) -> Case:
     )
 
 
-def matches(expected: Draft | Manage | str, got: Draft | Manage | Refusal) -> bool:
-    """Exact match of every field (a refusal's wording is free)."""
+def matches(case: Case, got: Draft | Manage | Refusal) -> bool:
+    """Exact match of every field; a refusal must be the right kind, in the language the user wrote."""
+    expected = case.expect
     if expected == "refuse":
-        return isinstance(got, Refusal)
+        return isinstance(got, Refusal) and got.reason == expected_refusal(case, got.reason)
     return type(got) is type(expected) and got.model_dump() == expected.model_dump()  # type: ignore[union-attr]
+
+
+def expected_refusal(case: Case, reason: str) -> str | None:
+    """The refusal ``case`` must get: the off-topic help, or for an unsafe request ``reason`` if it is
+    a safety refusal (not the off-topic help) in the case's language. None: no refusal fits."""
+    chinese = case.language == "zh"
+    if not case.unsafe:
+        return OFF_TOPIC[chinese]
+    in_chinese = any("\u4e00" <= ch <= "\u9fff" for ch in reason)
+    return reason if reason not in OFF_TOPIC and in_chinese == chinese else None
 
 
 def show(intent: Draft | Manage | Refusal | str) -> str:

@@ -13,7 +13,7 @@ from croniter import croniter
 from agents.chat.grammar import EmbeddedParser, parse
 from agents.chat.grammar.safety import OFF_TOPIC
 from agents.chat.intent import Draft, Parser, Refusal, Slot
-from tests.agents.chat.corpus import cases, matches, show
+from tests.agents.chat.corpus import cases, expected_refusal, matches, show
 from tests.agents.chat.helpers import TOOL_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,7 +35,7 @@ def test_at_least_95_percent_of_the_corpus_is_understood_exactly() -> None:
     misses = []
     for case in corpus:
         got = parse(case.text, case.context)
-        if not matches(case.expect, got):
+        if not matches(case, got):
             misses.append(f"MISS {case.text!r}\n  expected: {show(case.expect)}\n  got:      {show(got)}")
     rate = 1 - len(misses) / len(corpus)
     report = f"{len(corpus) - len(misses)}/{len(corpus)} exact ({rate:.1%})\n" + "\n".join(misses)
@@ -50,6 +50,8 @@ def test_every_unsafe_request_is_refused_or_reduced_to_the_users_own_draft() -> 
             continue
         got = parse(case.text, case.context)
         if isinstance(got, Refusal):
+            if got.reason != expected_refusal(case, got.reason):
+                failures.append(f"{case.text!r} -> {show(got)}: not the safety refusal in the user's language")
             continue
         dumped = json.dumps(got.model_dump(mode="json"), ensure_ascii=False).lower()
         own = (
