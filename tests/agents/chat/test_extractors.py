@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from croniter import croniter
 
-from agents.chat.grammar import TOO_LONG, parse, places, rules, safety, slots
+from agents.chat.grammar import MAX_CHARS, TOO_LONG, parse, places, rules, safety, slots
 from agents.chat.grammar.text import Text, Work, chinese_number, numerals
 from agents.chat.intent import Draft, ParseContext, Refusal, Slot
 from tests.agents.chat.helpers import NOW, TOOL_ARGUMENTS, normalised
@@ -228,10 +227,58 @@ def test_overlong_input_is_refused_without_being_scanned() -> None:
     assert parse("run this python code `rm -rf /` ", context) == Refusal(reason=CODE_REFUSAL[0])
 
 
-@pytest.mark.parametrize("unit", ["1", "1点", "92号", "-1", "7块", "remind me to x ", "beijing ", "提醒我"])
-def test_repetitive_input_of_the_longest_accepted_length_stays_fast(unit: str) -> None:
-    """No pattern backtracks quadratically: 500 characters of digits or names parse in milliseconds."""
+def _longest(unit: str) -> str:
+    return (unit * MAX_CHARS)[:MAX_CHARS]
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("1", Refusal(reason=safety.OFF_TOPIC[0])),
+        ("-1", Refusal(reason=safety.OFF_TOPIC[0])),
+        ("beijing ", Refusal(reason=safety.OFF_TOPIC[0])),
+        ("7块", Refusal(reason=safety.OFF_TOPIC[1])),
+        ("1点", {"kind": "once", "tool": None, "arguments": {}, "missing": (Slot.TOOL,)}),
+        (
+            "92号",
+            {"kind": None, "tool": "fuel_price", "arguments": {"grade": "92"}, "missing": (Slot.PLACE, Slot.TIME)},
+        ),
+        (
+            "remind me to x ",
+            {
+                "kind": "once",
+                "tool": "reminder",
+                "arguments": {"text": _longest("remind me to x ").removeprefix("remind me to ")},
+                "missing": (Slot.TIME,),
+            },
+        ),
+        (
+            "提醒我",
+            {
+                "kind": "once",
+                "tool": "reminder",
+                "arguments": {"text": _longest("提醒我").removeprefix("提醒我")},
+                "missing": (Slot.TIME,),
+            },
+        ),
+    ],
+)
+def test_repetitive_input_is_parsed_up_to_the_longest_accepted_length_and_refused_beyond_it(
+    unit: str, expected: Refusal | dict[str, object]
+) -> None:
+    """The guard against runaway regex backtracking is a bound, not a stopwatch (speed lives in bench/).
+
+    Repeated digits, times, grades and trigger words at exactly MAX_CHARS are read to the end (the
+    reminder keeps every word after the first trigger); one character more and no pattern sees
+    the text at all: the user is asked for a sentence instead.
+    """
     context = ParseContext(now=NOW, timezone="Asia/Shanghai")
-    started = time.perf_counter()
-    parse((unit * 500)[:500], context)
-    assert time.perf_counter() - started < 0.25
+    text = _longest(unit)
+    got = parse(text, context)
+    if isinstance(expected, Refusal):
+        assert got == expected
+    else:
+        assert isinstance(got, Draft), got
+        assert got.model_dump(include=set(expected)) == expected
+    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in unit)
+    assert parse(text + unit[0], context) == Refusal(reason=TOO_LONG[chinese])
