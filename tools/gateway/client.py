@@ -184,6 +184,11 @@ def _fetch_once(key: CallKey, server: ServerConfig, priority: Priority, ttl: int
     # Another process fetching this key right now: take its answer.
     if ttl > 0 and not claimed and (hit := flight.wait(ttl, timeout_s=server.timeout_s)) is not None:
         return _served_from_cache(hit, server, key[0])
+    # Claimed, but another process may have stored the answer and released its claim
+    # between our miss and our claim: look once more before calling the server.
+    if claimed and (hit := results.get(key, ttl)) is not None:
+        flight.release()
+        return _served_from_cache(hit, server, key[0])
     try:
         return _fetch_and_store(key, server, priority, ttl)
     finally:
