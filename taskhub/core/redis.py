@@ -15,12 +15,19 @@ def _pool(url: str, decode: bool) -> redis.ConnectionPool:
     )
 
 
+@cache
+def _client(url: str, decode: bool) -> redis.Redis:
+    # A client is thread-safe and cheap to share, but costly to build (its response
+    # callbacks): the gateway asks for one on every cache lookup.
+    return redis.Redis(connection_pool=_pool(url, decode))
+
+
 def get_redis(*, decode: bool = True, url: str | None = None) -> redis.Redis:
-    """A client on the shared pool for ``url`` (REDIS_URL by default).
+    """The client on the shared pool for ``url`` (REDIS_URL by default).
 
     ``decode=False`` gives bytes, which pybreaker's Redis storage needs.
     """
-    return redis.Redis(connection_pool=_pool(url or settings.REDIS_URL, decode))
+    return _client(url or settings.REDIS_URL, decode)
 
 
 def get_async_redis(*, url: str | None = None) -> redis.asyncio.Redis:

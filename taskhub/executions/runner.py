@@ -189,7 +189,7 @@ def compose_and_deliver(
     ok = [e for e in runnable if e.pk in results]
     channel_ids: dict[int, list[int]] = defaultdict(list)
     through = Subscription.channels.through.objects.filter(
-        subscription_id__in={e.subscription_id for e in ok},
+        subscription_id__in=ids_in({e.subscription_id for e in ok}),
         channel_id__in=Channel.objects.filter(enabled=True).values("id"),
     )
     for sub_id, channel_id in through.values_list("subscription_id", "channel_id"):
