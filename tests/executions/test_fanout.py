@@ -169,3 +169,18 @@ def test_each_batch_holds_the_subscribers_of_few_tool_calls(
     # Batches of 2 cut from chunks of 4 in call order: 9 subscriptions of 3 calls need at most 6 calls
     # in all, where id order (B, S, H, B, S, H, ..) would put two different calls in nearly every batch.
     assert sum(len({city_of[pk] for pk in batch}) for batch in batches) <= 6
+
+
+@pytest.mark.parametrize("late_s", [0, 59, 60, 61, 599, 600, 601, 3600, 3601, 7200, 7201])
+def test_the_fan_outs_sql_and_runs_now_agree_on_who_still_runs_a_late_fire(alice, settings, late_s: int) -> None:
+    """The missed-run rule is written twice (SQL for the fan-out, ``runs_now`` for the sweeper): they must agree."""
+    settings.FIRE_GRACE_S = 60
+    subs = [
+        active_periodic(alice, missed_policy=policy, catch_up_window_s=window)
+        for policy in ("catch_up_once", "skip")
+        for window in (0, 600, 3600, 7200)
+    ]
+    fanout_service.fanout(schedule_id=subs[0].schedule_id, now=TODAY_0800 + timedelta(seconds=late_s))
+
+    ran = {e.subscription_id: e.status == ExecutionStatus.QUEUED for e in Execution.objects.all()}
+    assert ran == {s.pk: fanout_service.runs_now(s, timedelta(seconds=late_s)) for s in subs}
