@@ -83,7 +83,7 @@ def _poll(states: list[MonitorKey], *, fresh: bool) -> int:
     for max_age_s, group in by_age.items():
         answers = gateway.call_many([(s.tool, s.arguments) for s in group], priority="high", max_age_s=max_age_s)
         for state in group:
-            answer = answers.get(gateway.call_key(state.tool, state.arguments))
+            answer = answers.get(gateway.request_key(state.tool, state.arguments))
             if isinstance(answer, TaskHubError) or answer is None:
                 outcomes[PollOutcome.ERROR].append(state.key)
                 logger.info("poll failed", extra={"tool": state.tool, "error": str(answer)})

@@ -152,3 +152,15 @@ def test_alert_once_completes_the_subscription_after_its_alert_is_delivered(
     sub.refresh_from_db()
     assert sub.status == Status.COMPLETED
     assert MonitorKey.objects.get().monitors == 0
+
+
+def test_a_watched_call_made_invalid_is_a_poll_error_and_the_other_keys_are_still_polled(alice, bob) -> None:
+    below_8 = {"field": "price", "op": "lt", "value": 8}
+    valid = monitor(alice, condition=below_8)
+    broken = monitor(bob, arguments={**SHANGHAI_92, "region": "Beijing"}, condition=below_8)
+    # A schema change made the stored arguments invalid after the monitor was created.
+    MonitorKey.objects.filter(pk=broken.monitor.key).update(arguments={"region": 5})
+
+    assert pollers.poll_due() == 1  # the valid key's event
+    outcomes = dict(MonitorKey.objects.values_list("key", "last_poll_outcome"))
+    assert outcomes == {valid.monitor.key: PollOutcome.FRESH, broken.monitor.key: PollOutcome.ERROR}
