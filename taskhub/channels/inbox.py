@@ -101,7 +101,7 @@ def _publish(items: Sequence[InboxItem], ids: Sequence[int], created_at: Any) ->
     try:
         redis = get_redis()
         channels = list(dict.fromkeys(feed_channel(item.owner_id) for item in items))
-        listened = {_text(name) for name, count in redis.pubsub_numsub(*channels) if count}
+        listened = {name for name, count in redis.pubsub_numsub(*channels) if count}  # decoded: str
         if not listened:
             return
         with redis.pipeline(transaction=False) as pipe:
@@ -112,10 +112,6 @@ def _publish(items: Sequence[InboxItem], ids: Sequence[int], created_at: Any) ->
             pipe.execute()
     except OSError as exc:  # redis.ConnectionError subclasses it
         logger.warning("inbox live feed not published", extra={"error": str(exc), "count": len(items)})
-
-
-def _text(name: str | bytes) -> str:
-    return name.decode() if isinstance(name, bytes) else name
 
 
 def event_of(item: InboxItem, pk: int, created_at: Any) -> dict[str, Any]:

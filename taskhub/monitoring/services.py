@@ -103,6 +103,12 @@ def monitor_save(*, subscription: Subscription, options: dict[str, Any] | None) 
     return monitor
 
 
+def monitors_sync(subs: list[Subscription], *, active: bool) -> None:
+    """The monitors of ``subs`` follow their subscriptions' new status; their keys are recounted once."""
+    Monitor.objects.filter(pk__in=[s.pk for s in subs]).update(active=active)
+    keys_refresh(keys={s.call_key for s in subs})
+
+
 def keys_refresh(*, keys: set[str]) -> None:
     """Recount the active monitors of ``keys`` and their tightest interval (the poll plan), a few queries per set.
 

@@ -22,7 +22,6 @@ from taskhub.core.canonical import call_key
 from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TaskHubError
 from taskhub.monitoring import conditions
 from taskhub.monitoring import services as monitoring
-from taskhub.monitoring.models import Monitor
 from taskhub.subscriptions import scheduling, templates, validation
 from taskhub.subscriptions.models import Kind, MissedPolicy, Origin, Priority, Subscription
 from taskhub.subscriptions.selectors import subscription_scope
@@ -272,9 +271,7 @@ def _sync_after_transition(subs: list[Subscription], *, active: bool) -> None:
         scheduling.sync_bucket(schedule_id)
     monitors = [s for s in subs if s.kind == Kind.MONITOR]
     if monitors:
-        # The monitor rows copy the status, then each key is recounted (monitoring.keys_refresh: once per set).
-        Monitor.objects.filter(pk__in=[s.pk for s in monitors]).update(active=active)
-        monitoring.keys_refresh(keys={s.call_key for s in monitors})
+        monitoring.monitors_sync(monitors, active=active)
 
 
 def subscription_transition(
