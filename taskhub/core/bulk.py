@@ -66,6 +66,19 @@ def rows_relation(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -
     return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
 
 
+def analyze(*models: type[Model]) -> None:
+    """Refresh the planner's statistics of ``models``' tables after a bulk load.
+
+    Until autovacuum gets to a table that grew by a million rows in a minute, the
+    planner keeps its old picture and can scan the whole table where an index
+    probe would do (the channels of a batch's subscriptions: 12 ms instead of 1 ms
+    per 500 at 50,000 subscriptions, growing with the table).
+    """
+    with connection.cursor() as cursor:
+        for model in models:  # one table per statement: SQLite's ANALYZE takes one name
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def ids_in(ids: Iterable[int]) -> RawSQL:
     """A subquery yielding ``ids``, from one JSON parameter: ``filter(pk__in=ids_in(ids))``."""
     payload = json.dumps(list(ids))

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from taskhub.channels.models import Channel, ChannelKind
+from taskhub.core.bulk import analyze
 from taskhub.core.canonical import call_key
 from taskhub.executions.demo import TEMPLATES, demo_calls, title_of
 from taskhub.subscriptions.models import Kind, Subscription
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             sys.stdout.flush()
         with transaction.atomic():
             sync_bucket(schedule.pk)
+        analyze(User, Channel, Subscription, through)
         self.stdout.write(
             f"\nseeded {n:,} subscriptions for {len(users)} users, {len(calls)} distinct calls, bucket {schedule.pk}"
         )
