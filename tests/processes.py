@@ -15,6 +15,9 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# The offline fuel series is read on this day in every test and bench (tools/servers/config.py):
+# Shanghai 92 is then 7.95, whatever today's date.
+OFFLINE_FUEL_DATE = "2026-11-25"
 
 
 def stop(proc: subprocess.Popen[Any], *, timeout: float = 10) -> None:
@@ -68,9 +71,11 @@ def celery_worker(
 def tool_servers(*, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
     """Every MCP tool server (``tools.servers.app``) in one real uvicorn process; yields its base URL.
 
-    The servers need only Redis: the child gets this test's REDIS_URL.
+    The servers need only Redis: the child gets this test's REDIS_URL. The offline
+    fuel prices are those of ``OFFLINE_FUEL_DATE``.
     """
-    child_env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1", **(env or {}))
+    child_env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1", TOOLS_FUEL_DATE=OFFLINE_FUEL_DATE)
+    child_env.update(env or {})
     with asgi_server("tools.servers.app:app", port=port, env=child_env) as url:
         yield url
 

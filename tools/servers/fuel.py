@@ -7,7 +7,8 @@ which stands for its province (prices are set per province). An unknown region
 or a place outside mainland China is a tool error.
 
 Prices come from the deterministic offline series, with operator overrides from
-Redis applied (``tools.servers.providers.fuel``); ``source`` says which.
+Redis applied (``tools.servers.providers.fuel``); ``source`` says which. The
+series moves every 14 days; ``TOOLS_FUEL_DATE`` pins the day it is read at.
 
 Run alone: ``python -m tools.servers.fuel --port N`` (``/mcp``), or ``--transport stdio``.
 """
@@ -59,7 +60,7 @@ def _province(region: str) -> Province:
 def quote(region: str, grade: str) -> FuelPrice:
     """The answer of ``fuel_price`` (blocking: reads overrides from Redis)."""
     province = _province(region)
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = config.FUEL_DAY or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     q = provider.with_overrides(provider.offline_quote(province, today), province, config.redis_client())
     return FuelPrice(
         region=province.name,
