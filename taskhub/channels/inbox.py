@@ -84,6 +84,8 @@ def inbox_write(items: Sequence[InboxItem]) -> list[int]:
         constant_params=[now],
         conflict="ON CONFLICT (key) DO UPDATE SET key = excluded.key",
         returning=("key", "id"),
+        # The subscribers of one tool call get the same text and data objects: sent once each.
+        shared=("title", "body", "data"),
     )
     ids = dict(returned)
     stored = [ids[item.key] for item in items]

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from taskhub.channels.models import NotificationPreferences
+from taskhub.core.bulk import ids_in
 
 
 def in_quiet_hours(*, start: time | None, end: time | None, tz: str, now: datetime) -> bool:
@@ -24,7 +25,7 @@ def in_quiet_hours(*, start: time | None, end: time | None, tz: str, now: dateti
 
 def quiet_owners(owner_ids: Iterable[int], *, now: datetime) -> set[int]:
     """The owners among ``owner_ids`` in quiet hours at ``now`` (one query)."""
-    prefs = NotificationPreferences.objects.filter(owner_id__in=set(owner_ids), quiet_start__isnull=False)
+    prefs = NotificationPreferences.objects.filter(owner_id__in=ids_in(set(owner_ids)), quiet_start__isnull=False)
     return {
         p.owner_id
         for p in prefs.only("owner_id", "quiet_start", "quiet_end", "timezone")

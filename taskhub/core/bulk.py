@@ -10,6 +10,11 @@ the statement itself; ``json.dumps`` of a batch runs in C.
 Columns are ``(name, type)`` pairs; the type is the PostgreSQL type of the value
 (``bigint``, ``jsonb``, ``timestamptz``, ``smallint``, ``uuid``, ``boolean``; ``""`` for text).
 A ``jsonb`` value is the Python object itself (a dict or list, or None for NULL), never a JSON string.
+``shared`` names text or jsonb columns whose values repeat across rows as the same
+Python object (one rendered message for hundreds of subscribers, one tool answer):
+on PostgreSQL each distinct object travels once, in a side array that the rows
+point into, instead of once per row. Values are told apart by identity, so equal
+but distinct objects are simply sent twice.
 ``ids_in`` does the same for a list of ids: ``filter(id__in=ids_in(ids))``.
 ``cast`` and ``param`` are for the other raw statements that take parameters.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,10 +58,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def rows_relation(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
-    """A FROM item named ``v`` holding ``rows`` (tuples in ``columns`` order), and its one parameter."""
+def rows_relation(
+    columns: Sequence[Column], rows: Sequence[Sequence[object]], *, shared: Collection[str] = ()
+) -> tuple[str, list[object]]:
+    """A FROM item named ``v`` holding ``rows`` (tuples in ``columns`` order), and its parameters.
+
+    ``shared`` columns (text or jsonb) send each distinct value object once (module docstring).
+    """
     names = [name for name, _ in columns]
     if connection.vendor == "postgresql":
+        if shared:
+            return _shared_relation(columns, rows, shared)
         payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default)
         typed = ", ".join(f"{name} {kind or 'text'}" for name, kind in columns)
         return f"json_to_recordset(%s::json) AS v({typed})", [payload]
@@ -64,6 +76,49 @@ def rows_relation(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -
     # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
     picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
     return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
+
+
+def _shared_relation(
+    columns: Sequence[Column], rows: Sequence[Sequence[object]], shared: Collection[str]
+) -> tuple[str, list[object]]:
+    """PostgreSQL: rows carry an index into one jsonb array per shared column (NULL stays NULL).
+
+    The arrays are constants of the statement: parsed once, then ``->`` / ``->>`` by
+    index per row, where a per-row value would be parsed once per row.
+    """
+    names = [name for name, _ in columns]
+    unknown = set(shared) - set(names)
+    if unknown:
+        raise ValueError(f"shared columns not among the columns: {sorted(unknown)}")
+    positions = [i for i, name in enumerate(names) if name in shared]
+    pools: dict[int, list[object]] = {i: [] for i in positions}
+    seen: dict[int, dict[int, int]] = {i: {} for i in positions}
+    records = []
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        for i in positions:
+            value = row[i]
+            if value is not None:
+                refs = seen[i]
+                ref = refs.get(id(value))
+                if ref is None:
+                    ref = refs[id(value)] = len(pools[i])
+                    pools[i].append(value)
+                record[names[i]] = ref
+        records.append(record)
+    inner = ", ".join(f"{name} {'int' if name in shared else kind or 'text'}" for name, kind in columns)
+    picked = []
+    params: list[object] = []
+    for i, (name, kind) in enumerate(columns):
+        if i in pools:
+            arrow = "->" if kind == "jsonb" else "->>"
+            picked.append(f"(%s::jsonb {arrow} r.{name}) AS {name}")
+            params.append(json.dumps(pools[i], default=_json_default))
+        else:
+            picked.append(f"r.{name}")
+    params.append(json.dumps(records, default=_json_default))
+    source = f"(SELECT {', '.join(picked)} FROM json_to_recordset(%s::json) AS r({inner})) AS v"  # noqa: S608
+    return source, params
 
 
 def analyze(*models: type[Model]) -> None:
@@ -96,6 +151,7 @@ def insert_rows(
     constant_params: Sequence[object] = (),
     conflict: str = "",
     returning: Sequence[str] = (),
+    shared: Collection[str] = (),
 ) -> list[tuple[Any, ...]]:
     """``INSERT .. SELECT`` of ``rows`` into ``model``'s table in one statement.
 
@@ -103,12 +159,12 @@ def insert_rows(
     ``0``, ``gen_random_uuid()``, ``%s``): ours, never user input; ``constant_params``
     are the values of their ``%s``, in order. ``conflict`` is the
     ``ON CONFLICT ..`` clause, ``returning`` the columns to return (the rows the
-    statement actually inserted, or updated on conflict).
+    statement actually inserted, or updated on conflict). ``shared``: see the module docstring.
     """
     if not rows:
         return []
     table = connection.ops.quote_name(model._meta.db_table)
-    source, rows_param = rows_relation(columns, rows)
+    source, rows_param = rows_relation(columns, rows, shared=shared)
     params = [*map(param, constant_params), *rows_param]  # the constants come first in the statement
     constants = dict(constants or {})
     targets = ", ".join([name for name, _ in columns] + list(constants))
@@ -128,16 +184,17 @@ def update_from_values(
     columns: Sequence[Column],
     rows: Sequence[Sequence[object]],
     guard: tuple[str, object] | None = None,
+    shared: Collection[str] = (),
 ) -> int:
     """Set ``columns`` of each row named by id: ``rows`` are ``(id, *values)`` in ``columns`` order.
 
     ``guard=(column, value)`` updates only rows whose ``column`` equals ``value``
-    (a compare-and-set). Returns the number of rows updated.
+    (a compare-and-set). Returns the number of rows updated. ``shared``: see the module docstring.
     """
     if not rows:
         return 0
     table = connection.ops.quote_name(model._meta.db_table)
-    source, params = rows_relation([("id", "bigint"), *columns], rows)
+    source, params = rows_relation([("id", "bigint"), *columns], rows, shared=shared)
     assignments = ", ".join(f"{name} = v.{name}" for name, _ in columns)
     where = "t.id = v.id"
     if guard is not None:

@@ -5,19 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from taskhub.monitoring.alerts import alert_text
 from taskhub.subscriptions import templates
-from taskhub.subscriptions.models import Subscription
 
 STALE_NOTE = "\n(cached data: the source is not answering right now)"
 
 
-def values_for(sub: Subscription, data: dict[str, Any], *, stale: bool, now: datetime) -> dict[str, Any]:
+class Wording(Protocol):
+    """What a message is made of besides the answer: a ``Subscription`` or the runner's ``JobSubscription``."""
+
+    title: str
+    timezone: str
+    template: str
+    arguments: dict[str, Any]
+
+
+def values_for(sub: Wording, data: dict[str, Any], *, stale: bool, now: datetime) -> dict[str, Any]:
     """Placeholder values: the tool's top-level fields, the call's arguments, and a few common names."""
     local = now.astimezone(ZoneInfo(sub.timezone))
     return {
@@ -32,7 +40,7 @@ def values_for(sub: Subscription, data: dict[str, Any], *, stale: bool, now: dat
     }
 
 
-def compose(sub: Subscription, result: Any, *, now: datetime) -> tuple[str, str]:
+def compose(sub: Wording, result: Any, *, now: datetime) -> tuple[str, str]:
     """(title, body) for ``sub`` given a gateway ``result``; stale data is said to be stale."""
     if alert := getattr(result, "alert", None):  # a monitor's alert (taskhub/monitoring/alerts.py)
         text = alert_text(title=sub.title, timezone=sub.timezone, alert=alert)

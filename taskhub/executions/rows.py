@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -191,23 +192,24 @@ _RESULT_COLUMNS = (
 )
 
 
-def write_results(executions: list[Execution]) -> None:
-    """Write the result columns of ``executions`` in one statement."""
-    update_from_values(
-        Execution,
-        columns=_RESULT_COLUMNS,
-        rows=[
-            (
-                e.pk,
-                e.status,
-                e.error_kind,
-                e.error_message,
-                e.meta,
-                e.lease_expires_at,
-                e.finished_at,
-                e.message,
-                e.tool_snapshot,
-            )
-            for e in executions
-        ],
-    )
+class ResultRow(NamedTuple):
+    """What a run writes back to one execution (``write_results``)."""
+
+    id: int
+    status: str
+    error_kind: str
+    error_message: str
+    meta: dict[str, Any]
+    lease_expires_at: datetime | None
+    finished_at: datetime | None
+    message: str
+    tool_snapshot: dict[str, Any] | None
+
+
+def write_results(rows: list[ResultRow]) -> None:
+    """Write the result columns of each execution in one statement.
+
+    The message, snapshot and meta objects that jobs share (one render, one tool
+    answer, one attempts log) travel once each (``bulk`` shared columns).
+    """
+    update_from_values(Execution, columns=_RESULT_COLUMNS, rows=rows, shared=("meta", "message", "tool_snapshot"))

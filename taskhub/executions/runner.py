@@ -24,9 +24,10 @@ from taskhub import queues
 from taskhub.core.bulk import ids_in, param
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
+from taskhub.executions.jobs import Job, load_jobs
 from taskhub.executions.message import compose, reworded
 from taskhub.executions.models import Execution, ExecutionStatus
-from taskhub.executions.rows import InsertedExecution, write_results
+from taskhub.executions.rows import InsertedExecution, ResultRow, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Priority, Subscription
@@ -37,14 +38,19 @@ logger = logging.getLogger(__name__)
 CLAIMABLE_SUBSCRIPTION = (Status.ACTIVE,)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
-    execution: Execution
+    """How one job's run went. ``attempts_log``, ``message`` and ``tool_snapshot`` are shared
+    between the jobs of one tool call (same objects), so the write-back sends each once."""
+
+    job: Job
     status: str = ExecutionStatus.SUCCEEDED
     error_kind: str = ""
     error: str = ""
     retry_in: float | None = None
     attempts_log: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+    tool_snapshot: dict[str, Any] | None = None
 
 
 def claim(execution_ids: list[int], *, now: datetime) -> list[int]:
@@ -78,41 +84,28 @@ def claim(execution_ids: list[int], *, now: datetime) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-# What a run reads and writes back: every other column stays in the database (a
-# deferred field read here would cost a query per execution).
-_RUN_FIELDS = (
-    *("subscription_id", "fire_key", "status", "attempts", "scheduled_for", "meta", "tool_snapshot", "message"),
-    *("error_kind", "error_message", "lease_expires_at", "finished_at"),
-    *(
-        f"subscription__{name}"
-        for name in ("status", "kind", "priority", "tool", "arguments", "call_key", "template", "title", "timezone")
-    ),
-)
-
-
 def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
     """Run the claimable executions among ``execution_ids``; returns counts by final status."""
     now = now or djtz.now()
     ids = claim(execution_ids, now=now)
     if not ids:
         return {}
-    executions = list(Execution.objects.filter(id__in=ids_in(ids)).select_related("subscription").only(*_RUN_FIELDS))
-    outcomes = {e.pk: Outcome(e) for e in executions}
+    jobs = load_jobs(ids)
+    outcomes = {job.pk: Outcome(job) for job in jobs}
 
     runnable = []
-    for execution in executions:
-        sub = execution.subscription
-        manual = execution.fire_key.startswith("manual:")
-        if sub.status not in CLAIMABLE_SUBSCRIPTION and not (manual and sub.status == Status.PAUSED):
+    for job in jobs:
+        status = job.subscription.status
+        if status not in CLAIMABLE_SUBSCRIPTION and not (job.manual and status == Status.PAUSED):
             # Re-checked at run time: paused or cancelled after the fan-out.
-            outcomes[execution.pk].status = ExecutionStatus.SKIPPED
-            outcomes[execution.pk].error = f"subscription is {sub.status}"
+            outcomes[job.pk].status = ExecutionStatus.SKIPPED
+            outcomes[job.pk].error = f"subscription is {status}"
         else:
-            runnable.append(execution)
+            runnable.append(job)
 
     # Monitor alerts carry their event's data: no tool call for them (taskhub/monitoring/alerts.py).
     results: dict[int, Any] = event_results(runnable)
-    results.update(_call_tools([e for e in runnable if e.pk not in results], outcomes, now=now))
+    results.update(_call_tools([job for job in runnable if job.pk not in results], outcomes))
     compose_and_deliver(runnable, results, outcomes, now=now)
     _write_back(outcomes, now=now)
     counts: dict[str, int] = defaultdict(int)
@@ -122,56 +115,68 @@ def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[
     return dict(counts)
 
 
-def _call_tools(runnable: list[Execution], outcomes: dict[int, Outcome], *, now: datetime) -> dict[int, Any]:
+def _call_tools(runnable: list[Job], outcomes: dict[int, Outcome]) -> dict[int, Any]:
     """One gateway call per distinct (tool, arguments); transient errors retried at once (up to 3).
 
-    Executions are grouped by their subscription's stored ``call_key`` (equal for
-    equal tool and arguments), so the gateway sees each distinct call once.
+    Jobs are grouped by their subscription's stored ``call_key`` (equal for equal
+    tool and arguments), so the gateway sees each distinct call once, and the jobs
+    of a call share one attempts log per attempt number.
     """
     from tools import gateway
 
     results: dict[int, Any] = {}
-    pending = runnable
+    groups: dict[str, list[Job]] = defaultdict(list)
+    for job in runnable:
+        groups[job.subscription.call_key].append(job)
+    logs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for job in runnable:
+        outcomes[job.pk].attempts_log = logs.setdefault((job.subscription.call_key, job.attempts), [])
+    pending = groups
     for attempt in range(1, retry.TRANSIENT_IMMEDIATE_RETRIES + 2):
         if not pending:
             break
-        priority = queues.HIGH if any(e.subscription.kind == Kind.MONITOR for e in pending) else queues.DEFAULT
+        monitors = any(job.subscription.kind == Kind.MONITOR for jobs in pending.values() for job in jobs)
         started = djtz.now()
-        calls = {e.subscription.call_key: (e.subscription.tool, e.subscription.arguments) for e in pending}
-        answers = gateway.call_many(calls.values(), priority=priority, fetched_since=_tick_of(pending))
-        by_call = {stored: answers[gateway.request_key(*call)] for stored, call in calls.items()}
-        retry_again = []
-        for execution in pending:
-            answer = by_call[execution.subscription.call_key]
-            outcome = outcomes[execution.pk]
-            entry = {
-                "n": execution.attempts,
+        calls = {
+            stored: (jobs[-1].subscription.tool, jobs[-1].subscription.arguments) for stored, jobs in pending.items()
+        }
+        answers = gateway.call_many(
+            calls.values(),
+            priority=queues.HIGH if monitors else queues.DEFAULT,
+            fetched_since=_tick_of([job for jobs in pending.values() for job in jobs]),
+        )
+        finished = djtz.now()
+        retry_again: dict[str, list[Job]] = {}
+        for stored, jobs in pending.items():
+            answer = answers[gateway.request_key(*calls[stored])]
+            entry: dict[str, Any] = {
                 "try": attempt,
                 "started_at": started.isoformat(),
-                "finished_at": djtz.now().isoformat(),
+                "finished_at": finished.isoformat(),
             }
             if isinstance(answer, TaskHubError):
                 entry.update(error_kind=str(answer.kind), error=answer.message[:500])
-                outcome.attempts_log.append(entry)
-                if answer.kind == ErrorKind.TRANSIENT and attempt <= retry.TRANSIENT_IMMEDIATE_RETRIES:
-                    retry_again.append(execution)
-                else:
-                    _fail(outcome, answer.kind, answer.message)
+            for n in {job.attempts for job in jobs}:
+                logs[(stored, n)].append({"n": n, **entry})
+            if not isinstance(answer, TaskHubError):
+                results.update((job.pk, answer) for job in jobs)
+            elif answer.kind == ErrorKind.TRANSIENT and attempt <= retry.TRANSIENT_IMMEDIATE_RETRIES:
+                retry_again[stored] = jobs
             else:
-                outcome.attempts_log.append(entry)
-                results[execution.pk] = answer
+                for job in jobs:
+                    _fail(outcomes[job.pk], answer.kind, answer.message)
         pending = retry_again
     return results
 
 
-def _tick_of(executions: list[Execution]) -> datetime | None:
+def _tick_of(jobs: list[Job]) -> datetime | None:
     """The earliest nominal fire time in the batch: any answer fetched since then is this tick's data."""
-    nominal = [e.scheduled_for for e in executions]
+    nominal = [job.scheduled_for for job in jobs]
     return min(nominal) if nominal and None not in nominal else None  # type: ignore[type-var]
 
 
 def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
-    decision = retry.decide(ErrorKind(kind), previous_attempts=outcome.execution.attempts)
+    decision = retry.decide(ErrorKind(kind), previous_attempts=outcome.job.attempts)
     outcome.error_kind, outcome.error = str(kind), message[:2000]
     if decision.retry_in is None:
         outcome.status = ExecutionStatus.FAILED
@@ -180,16 +185,20 @@ def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
 
 
 def compose_and_deliver(
-    runnable: list[Execution], results: dict[int, Any], outcomes: dict[int, Outcome], *, now: datetime
+    runnable: list[Job], results: dict[int, Any], outcomes: dict[int, Outcome], *, now: datetime
 ) -> None:
-    """Render each user's message and push it on their enabled channels, in one batch."""
+    """Render each user's message and push it on their enabled channels, in one batch.
+
+    Jobs with the same answer and wording share one title, body, snapshot and
+    payload object: the channels and the write-back send each distinct one once.
+    """
     from taskhub.channels.dispatch import OutboundMessage, deliver_messages
     from taskhub.channels.models import Channel
 
-    ok = [e for e in runnable if e.pk in results]
+    ok = [job for job in runnable if job.pk in results]
     channel_ids: dict[int, list[int]] = defaultdict(list)
     through = Subscription.channels.through.objects.filter(
-        subscription_id__in=ids_in({e.subscription_id for e in ok}),
+        subscription_id__in=ids_in({job.subscription_id for job in ok}),
         channel_id__in=Channel.objects.filter(enabled=True).values("id"),
     )
     for sub_id, channel_id in through.values_list("subscription_id", "channel_id"):
@@ -199,66 +208,72 @@ def compose_and_deliver(
     composed = _compose_all(ok, results, now=now)
     worded = reworded(body for _, body in composed.values())
     snapshots: dict[int, dict[str, Any]] = {}
-    for execution in ok:
-        result = results[execution.pk]
-        title, body = composed[execution.pk]
+    payloads: dict[tuple[int, str], dict[str, Any]] = {}
+    for job in ok:
+        result = results[job.pk]
+        title, body = composed[job.pk]
         body = worded.get(body, body)
-        execution.message = body
-        if id(result) not in snapshots:  # one snapshot per answer, shared by its executions
+        outcome = outcomes[job.pk]
+        outcome.message = body
+        # results holds each answer for the whole loop: id() names it safely.
+        if id(result) not in snapshots:
             snapshots[id(result)] = {
                 "data": result.data,
                 "status": result.status,
                 "fetched_at": result.fetched_at.isoformat(),
             }
-        execution.tool_snapshot = snapshots[id(result)]
-        for channel_id in channel_ids[execution.subscription_id]:
+        outcome.tool_snapshot = snapshots[id(result)]
+        payload_key = (id(result), job.subscription.tool)
+        if payload_key not in payloads:
+            payloads[payload_key] = _payload(job.subscription.tool, result)
+        urgent = job.subscription.priority == Priority.URGENT or job.subscription.kind == Kind.MONITOR
+        for channel_id in channel_ids[job.subscription_id]:
             messages.append(
                 OutboundMessage(
-                    execution_id=execution.pk,
-                    subscription_id=execution.subscription_id,
-                    fire_key=execution.fire_key,
+                    execution_id=job.pk,
+                    subscription_id=job.subscription_id,
+                    fire_key=job.fire_key,
                     channel_id=channel_id,
                     title=title,
                     body=body,
-                    urgent=execution.subscription.priority == Priority.URGENT
-                    or execution.subscription.kind == Kind.MONITOR,
-                    data=_payload(execution, result),
+                    urgent=urgent,
+                    data=payloads[payload_key],
                 )
             )
     failures: dict[int, list[Any]] = defaultdict(list)
     for delivered in deliver_messages(messages):
         if delivered.status == "failed":
             failures[delivered.execution_id].append(delivered)
-    for execution in ok:
-        failed = failures.get(execution.pk)
+    for job in ok:
+        failed = failures.get(job.pk)
         if not failed:
             continue
         retryable = [f for f in failed if f.error_kind != ErrorKind.PERMANENT]
         worst = retryable[0] if retryable else failed[0]
-        _fail(outcomes[execution.pk], worst.error_kind or ErrorKind.TEMPORARY, f"delivery failed: {worst.error}")
+        _fail(outcomes[job.pk], worst.error_kind or ErrorKind.TEMPORARY, f"delivery failed: {worst.error}")
 
 
-def _compose_all(ok: list[Execution], results: dict[int, Any], *, now: datetime) -> dict[int, tuple[str, str]]:
-    """Each execution's (title, body), rendered once per distinct answer and subscription wording.
+def _compose_all(ok: list[Job], results: dict[int, Any], *, now: datetime) -> dict[int, tuple[str, str]]:
+    """Each job's (title, body), rendered once per distinct answer and subscription wording.
 
     Subscribers of one call with the same template, title, arguments and zone get
     the same text: a batch of 500 renders a handful of messages, not 500.
     """
     rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
     composed = {}
-    for execution in ok:
-        sub, result = execution.subscription, results[execution.pk]
+    for job in ok:
+        sub, result = job.subscription, results[job.pk]
         # results holds each answer for the whole loop: id() names it safely.
         key = (id(result), sub.call_key, sub.template, sub.title, sub.timezone)
         if key not in rendered:
             rendered[key] = compose(sub, result, now=now)
-        composed[execution.pk] = rendered[key]
+        composed[job.pk] = rendered[key]
     return composed
 
 
-def _payload(execution: Execution, result: Any) -> dict[str, Any]:
+def _payload(tool: str, result: Any) -> dict[str, Any]:
     """The structured part of a push (webhooks carry it): the tool's answer and, for an alert, its context."""
-    payload = {"tool": execution.subscription.tool, "result": result.data, "status": result.status}
+    payload = {"tool": tool, "result": result.data, "status": result.status}
     if alert := getattr(result, "alert", None):  # value, threshold, previous value, observed at
         payload["alert"] = alert
     return payload
@@ -267,22 +282,38 @@ def _payload(execution: Execution, result: Any) -> dict[str, Any]:
 def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
     """Bulk write of every execution, subscription counters, one-off completion, retries."""
     retries: dict[float, list[InsertedExecution]] = defaultdict(list)
+    metas: dict[int, dict[str, Any]] = {}  # by attempts log, for jobs whose meta was empty
     rows = []
     for outcome in outcomes.values():
-        execution = outcome.execution
-        execution.status = outcome.status
-        execution.error_kind, execution.error_message = outcome.error_kind, outcome.error
-        execution.meta = {**execution.meta, "attempts": execution.meta.get("attempts", []) + outcome.attempts_log}
+        job = outcome.job
+        if job.meta:
+            meta = {**job.meta, "attempts": job.meta.get("attempts", []) + outcome.attempts_log}
+        else:  # a periodic run's first attempt: one meta object per shared log
+            if id(outcome.attempts_log) not in metas:
+                metas[id(outcome.attempts_log)] = {"attempts": outcome.attempts_log}
+            meta = metas[id(outcome.attempts_log)]
         if outcome.status == ExecutionStatus.RETRYING:
-            execution.lease_expires_at = now + timedelta(seconds=outcome.retry_in + settings.EXECUTION_LEASE_S)
-            execution.finished_at = None
-            sub = execution.subscription
+            delay = outcome.retry_in or 0.0
+            lease: datetime | None = now + timedelta(seconds=delay + settings.EXECUTION_LEASE_S)
+            finished: datetime | None = None
+            sub = job.subscription
             route = queues.route_for_subscription(kind=sub.kind, priority=sub.priority)
-            retries[outcome.retry_in].append(InsertedExecution(execution.pk, sub.pk, outcome.status, route))
+            retries[delay].append(InsertedExecution(job.pk, sub.pk, outcome.status, route))
         else:
-            execution.lease_expires_at = None
-            execution.finished_at = now
-        rows.append(execution)
+            lease, finished = None, now
+        rows.append(
+            ResultRow(
+                job.pk,
+                outcome.status,
+                outcome.error_kind,
+                outcome.error,
+                meta,
+                lease,
+                finished,
+                outcome.message,
+                outcome.tool_snapshot,
+            )
+        )
     with transaction.atomic():
         write_results(rows)
         _update_subscriptions(outcomes, now=now)
@@ -291,20 +322,20 @@ def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
 
 
 def _update_subscriptions(outcomes: dict[int, Outcome], *, now: datetime) -> None:
-    succeeded = {o.execution.subscription_id for o in outcomes.values() if o.status == ExecutionStatus.SUCCEEDED}
+    succeeded = {o.job.subscription_id for o in outcomes.values() if o.status == ExecutionStatus.SUCCEEDED}
     failed_permanently = {
-        o.execution.subscription_id
+        o.job.subscription_id
         for o in outcomes.values()
         if o.status == ExecutionStatus.FAILED and o.error_kind == ErrorKind.PERMANENT
     }
     finished = {
-        o.execution.subscription_id
+        o.job.subscription_id
         for o in outcomes.values()
         if o.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
         and (
-            o.execution.subscription.kind == Kind.ONCE
+            o.job.subscription.kind == Kind.ONCE
             # a monitor set to "alert once, then complete" (taskhub/monitoring)
-            or o.execution.meta.get("alert", {}).get("once", False)
+            or o.job.meta.get("alert", {}).get("once", False)
         )
     }
     if succeeded:

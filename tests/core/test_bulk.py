@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from taskhub.channels.models import InboxMessage
 from taskhub.core.bulk import insert_rows, update_from_values
@@ -80,3 +82,31 @@ def test_update_sets_each_row_its_own_values_and_the_guard_holds(alice) -> None:
     )
     assert guarded == 0
     assert not InboxMessage.objects.filter(title="guarded").exists()
+
+
+def test_shared_values_read_back_per_row_and_travel_once(alice) -> None:
+    body = AWKWARD * 200  # one long message for every row, as a batch of subscribers of one call gets
+    data = {"price": 6.9, "text": AWKWARD}
+    other = {"price": 7.0}
+    rows = [(alice.pk, f"k{i}", "t", body, False, data if i % 3 else other, None) for i in range(300)]
+    rows.append((alice.pk, "own", "t", "its own body", False, {"own": True}, None))
+    with CaptureQueriesContext(connection) as captured:
+        _insert(rows, shared=("body", "data"))
+    stored = {m.key: m for m in InboxMessage.objects.all()}
+    assert len(stored) == 301
+    assert all(stored[f"k{i}"].body == body and stored[f"k{i}"].data == (data if i % 3 else other) for i in range(300))
+    assert (stored["own"].body, stored["own"].data) == ("its own body", {"own": True})
+    if connection.vendor == "postgresql":
+        # ☀ (JSON-escaped) is 200 times in the body: sent once, not once per row (60,000)
+        assert captured[0]["sql"].count("\\u2600") == 200 + 1  # and once in the shared data
+
+    ids = [stored[f"k{i}"].pk for i in range(3)]
+    seen = {"read": True}
+    update_from_values(
+        InboxMessage,
+        columns=(("title", ""), ("data", "jsonb"), ("read_at", "timestamptz")),
+        rows=[(ids[0], AWKWARD, seen, None), (ids[1], AWKWARD, {}, None), (ids[2], "x", seen, None)],
+        shared=("title", "data"),
+    )
+    updated = {m.pk: (m.title, m.data) for m in InboxMessage.objects.filter(pk__in=ids)}
+    assert updated == {ids[0]: (AWKWARD, seen), ids[1]: (AWKWARD, {}), ids[2]: ("x", seen)}

@@ -51,7 +51,7 @@ from taskhub.channels.dispatch.health import record_channel_health
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Channel, Delivery, DeliveryStatus, delivery_key
 from taskhub.channels.quiet import quiet_owners
-from taskhub.core.bulk import update_from_values
+from taskhub.core.bulk import ids_in, update_from_values
 from taskhub.core.errors import ErrorKind
 
 logger = logging.getLogger(__name__)
@@ -129,12 +129,14 @@ def _unclaimed_outcome(message: OutboundMessage, status: str, error_kind: str, s
 def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]:
     now = timezone.now()
     token = uuid.uuid4()
-    channels = Channel.objects.in_bulk({m.channel_id for m in messages})
+    channels = _channels({m.channel_id for m in messages})
+    # Each kind's backend, looked up once per batch (None: the operator switched the kind off).
+    backends = {c.kind: kinds.backend_for(c.kind) if kinds.is_enabled(c.kind) else None for c in channels.values()}
     outcomes: dict[int, DeliveryOutcome] = {}
     live: dict[str, int] = {}  # key -> index of the first message with it
     for index, message in enumerate(messages):
         channel = channels.get(message.channel_id)
-        if channel is None or not channel.enabled or not kinds.is_enabled(channel.kind):
+        if channel is None or not channel.enabled or backends[channel.kind] is None:
             outcomes[index] = _outcome(message, SKIPPED)
         elif message.key in live:
             outcomes[index] = _outcome(message, DUPLICATE)  # the same push twice in one call
@@ -145,7 +147,7 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
         [
             Envelope(message=messages[i], channel=channels[messages[i].channel_id], key=key)
             for key, i in live.items()
-            if kinds.backend_for(channels[messages[i].channel_id].kind).in_database
+            if backends[channels[messages[i].channel_id].kind].in_database  # type: ignore[union-attr]
             and (messages[i].urgent or channels[messages[i].channel_id].owner_id not in quiet)
         ],
         now=now,
@@ -167,7 +169,7 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
         ignore_conflicts=True,
     )
     keys = list(live)
-    dedupe_ids = [c.pk for c in channels.values() if kinds.is_enabled(c.kind) and kinds.backend_for(c.kind).dedupes]
+    dedupe_ids = [c.pk for c in channels.values() if (backend := backends[c.kind]) is not None and backend.dedupes]
     Delivery.objects.filter(_claimable(keys, now, dedupe_ids)).update(
         status=DeliveryStatus.SENDING, claim_token=token, claimed_at=now
     )
@@ -207,6 +209,23 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             logger.warning("delivery exists under another key", extra={"key": key})
             outcomes[index] = _outcome(messages[index], DUPLICATE)
     return [outcomes[i] for i in range(len(messages))]
+
+
+# What every path reads of a channel; the kinds that leave TaskHub also read config and secret.
+_LIGHT_FIELDS = ("id", "owner_id", "kind", "name", "enabled")
+
+
+def _channels(ids: set[int]) -> dict[int, Channel]:
+    """The channels of a batch, by id. In-database kinds (the inbox: most of a fan-out) are
+    loaded without their config and secret, which only senders to the outside read."""
+    light = Channel.objects.filter(id__in=ids_in(ids)).only(*_LIGHT_FIELDS)
+    channels = {channel.pk: channel for channel in light}
+    local = {kind for kind in {c.kind for c in channels.values()} if kinds.is_enabled(kind)}
+    local = {kind for kind in local if kinds.backend_for(kind).in_database}
+    outside = [pk for pk, c in channels.items() if c.kind not in local]
+    if outside:
+        channels.update(Channel.objects.in_bulk(outside))
+    return channels
 
 
 def _health_input(
