@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, task_prerun, worker_process_init
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
@@ -54,6 +54,12 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    # Celery's Django fix-up closes every database connection before and after each
+    # task unless this is set, so each batch paid a new PostgreSQL backend (fork and
+    # cold caches): about a third of a fan-out's time. With it set, the fix-up closes
+    # them only every this many tasks, and ``_reuse_connections`` below applies
+    # DATABASE_CONN_MAX_AGE and the health check, as Django does per request.
+    CELERY_DB_REUSE_MAX=10_000,
 )
 
 if settings.CELERY_TASK_TIME_LIMIT >= settings.CELERY_VISIBILITY_TIMEOUT:
@@ -74,6 +80,14 @@ def _use_django_logging(**_: object) -> None:
     import logging.config
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def _reuse_connections(**_: object) -> None:
+    """Before each task: drop a connection past DATABASE_CONN_MAX_AGE or broken, keep the rest."""
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @worker_process_init.connect
