@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,30 +90,34 @@ def inbox_write(items: Sequence[InboxItem]) -> list[int]:
     ids = dict(returned)
     stored = [ids[item.key] for item in items]
     # Announced once committed: a rolled-back write must not ping anyone.
-    transaction.on_commit(lambda: _publish(items, stored, now))
+    transaction.on_commit(
+        lambda: announce([item.owner_id for item in items], lambda i: event_of(items[i], stored[i], now))
+    )
     return stored
 
 
-def _publish(items: Sequence[InboxItem], ids: Sequence[int], created_at: Any) -> None:
-    """Announce on the feeds someone listens on; a Redis outage loses only the live ping, never the message.
+def announce(owner_ids: Sequence[int], event: Callable[[int], dict[str, Any]]) -> None:
+    """Publish ``event(i)`` on the live feed of ``owner_ids[i]``, for the owners with a stream open.
 
-    One ``PUBSUB NUMSUB`` first: most owners have no stream open, and a batch of
-    thousands of pushes then costs one round trip instead of a publish each.
+    A Redis outage loses only the live ping, never the message. One ``PUBSUB NUMSUB``
+    first: most owners have no stream open, and a batch of thousands of pushes then
+    costs one round trip instead of a publish each; events are built only for listeners.
     """
+    if not owner_ids:
+        return
     try:
         redis = get_redis()
-        channels = list(dict.fromkeys(feed_channel(item.owner_id) for item in items))
-        listened = {name for name, count in redis.pubsub_numsub(*channels) if count}  # decoded: str
+        feeds = {owner: feed_channel(owner) for owner in set(owner_ids)}
+        listened = {name for name, count in redis.pubsub_numsub(*feeds.values()) if count}  # decoded: str
         if not listened:
             return
         with redis.pipeline(transaction=False) as pipe:
-            for item, pk in zip(items, ids, strict=True):
-                channel = feed_channel(item.owner_id)
-                if channel in listened:
-                    pipe.publish(channel, json.dumps(event_of(item, pk, created_at), cls=DjangoJSONEncoder))
+            for i, owner in enumerate(owner_ids):
+                if feeds[owner] in listened:
+                    pipe.publish(feeds[owner], json.dumps(event(i), cls=DjangoJSONEncoder))
             pipe.execute()
     except OSError as exc:  # redis.ConnectionError subclasses it
-        logger.warning("inbox live feed not published", extra={"error": str(exc), "count": len(items)})
+        logger.warning("inbox live feed not published", extra={"error": str(exc), "count": len(owner_ids)})
 
 
 def event_of(item: InboxItem, pk: int, created_at: Any) -> dict[str, Any]:

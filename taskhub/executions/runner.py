@@ -192,19 +192,10 @@ def compose_and_deliver(
     Jobs with the same answer and wording share one title, body, snapshot and
     payload object: the channels and the write-back send each distinct one once.
     """
-    from taskhub.channels.dispatch import OutboundMessage, deliver_messages
-    from taskhub.channels.models import Channel
+    from taskhub.channels.dispatch.pushes import Push, deliver_pushes
 
     ok = [job for job in runnable if job.pk in results]
-    channel_ids: dict[int, list[int]] = defaultdict(list)
-    through = Subscription.channels.through.objects.filter(
-        subscription_id__in=ids_in({job.subscription_id for job in ok}),
-        channel_id__in=Channel.objects.filter(enabled=True).values("id"),
-    )
-    for sub_id, channel_id in through.values_list("subscription_id", "channel_id"):
-        channel_ids[sub_id].append(channel_id)
-
-    messages = []
+    pushes = []
     composed = _compose_all(ok, results, now=now)
     worded = reworded(body for _, body in composed.values())
     snapshots: dict[int, dict[str, Any]] = {}
@@ -227,23 +218,10 @@ def compose_and_deliver(
         if payload_key not in payloads:
             payloads[payload_key] = _payload(job.subscription.tool, result)
         urgent = job.subscription.priority == Priority.URGENT or job.subscription.kind == Kind.MONITOR
-        for channel_id in channel_ids[job.subscription_id]:
-            messages.append(
-                OutboundMessage(
-                    execution_id=job.pk,
-                    subscription_id=job.subscription_id,
-                    fire_key=job.fire_key,
-                    channel_id=channel_id,
-                    title=title,
-                    body=body,
-                    urgent=urgent,
-                    data=payloads[payload_key],
-                )
-            )
+        pushes.append(Push(job.pk, job.subscription_id, job.fire_key, title, body, urgent, payloads[payload_key]))
     failures: dict[int, list[Any]] = defaultdict(list)
-    for delivered in deliver_messages(messages):
-        if delivered.status == "failed":
-            failures[delivered.execution_id].append(delivered)
+    for failed in deliver_pushes(pushes):
+        failures[failed.execution_id].append(failed)
     for job in ok:
         failed = failures.get(job.pk)
         if not failed:

@@ -31,8 +31,11 @@ def record_channel_health(results: Sequence[tuple[Channel, Result]]) -> None:
     failures: Counter[int] = Counter()
     gone: dict[int, str] = {}
     by_id: dict[int, Channel] = {}
+    may_disable: dict[str, bool] = {}  # by kind, looked up once per call
     for channel, result in results:
-        if not kinds.backend_for(channel.kind).may_disable:
+        if channel.kind not in may_disable:
+            may_disable[channel.kind] = kinds.backend_for(channel.kind).may_disable
+        if not may_disable[channel.kind]:
             continue
         by_id[channel.pk] = channel
         if result.error is None:
