@@ -7,10 +7,14 @@ holds only the columns a run uses, read in one query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from taskhub.core.bulk import ids_in
 from taskhub.executions.models import Execution
@@ -50,19 +54,38 @@ class Job:
         return self.fire_key.startswith("manual:")
 
 
-_EXECUTION_FIELDS = ("id", "subscription_id", "fire_key", "attempts", "scheduled_for", "meta")
-_SUBSCRIPTION_FIELDS = ("status", "kind", "priority", "tool", "arguments", "call_key", "template", "title", "timezone")
+_EXECUTION_FIELDS = ("id", "subscription_id", "fire_key", "attempts", "scheduled_for")
+_SUBSCRIPTION_FIELDS = ("status", "kind", "priority", "tool", "call_key", "template", "title", "timezone")
 
 
 def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
-    """The jobs of ``execution_ids`` in id order: one query joining each execution to its subscription."""
+    """The jobs of ``execution_ids`` in id order: one query joining each execution to its subscription.
+
+    The JSON columns are read as text and decoded once per distinct text: the
+    subscribers of one tool call have the same arguments, and most metas are empty.
+    """
     rows = (
         Execution.objects.filter(id__in=ids_in(execution_ids))
         .order_by("id")
-        .values_list(*_EXECUTION_FIELDS, *(f"subscription__{name}" for name in _SUBSCRIPTION_FIELDS))
+        .annotate(meta_text=Cast("meta", TextField()), arguments_text=Cast("subscription__arguments", TextField()))
+        .values_list(
+            *_EXECUTION_FIELDS,
+            "meta_text",
+            *(f"subscription__{name}" for name in _SUBSCRIPTION_FIELDS),
+            "arguments_text",
+        )
     )
+    decoded: dict[str, Any] = {}
+
+    def decode(text: str) -> Any:
+        if text not in decoded:
+            decoded[text] = json.loads(text)
+        return decoded[text]
+
     width = len(_EXECUTION_FIELDS)
-    return [
-        Job(*row[:width], subscription=JobSubscription(row[1], *row[width:]))  # type: ignore[arg-type]
-        for row in rows
-    ]
+    jobs = []
+    for row in rows:
+        execution, meta, sub, arguments = row[:width], row[width], row[width + 1 : -1], row[-1]
+        subscription = JobSubscription(row[1], *sub[:4], decode(arguments), *sub[4:])  # type: ignore[arg-type]
+        jobs.append(Job(*execution, json.loads(meta) if meta != "{}" else {}, subscription))  # type: ignore[arg-type]
+    return jobs
