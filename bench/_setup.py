@@ -48,3 +48,23 @@ def percentiles(samples_ms: list[float], *, digits: int = 1) -> dict[str, float]
         "p50_ms": round(statistics.median(ordered), digits),
         "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], digits),
     }
+
+
+def wait_drained(*, expected: int, timeout_s: float) -> None:
+    """Wait until no execution is queued, running or retrying, then check ``expected`` of them finished.
+
+    Polls with an index probe (the in-flight partial index), not a count: counting a
+    million finished rows four times a second would load the database being measured.
+    """
+    import time
+
+    from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
+
+    deadline = time.monotonic() + timeout_s
+    while Execution.objects.filter(status__in=IN_FLIGHT).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout_s:.0f} s with executions still in flight")
+        time.sleep(0.1)
+    finished = Execution.objects.filter(status__in=[ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED]).count()
+    if finished < expected:
+        raise SystemExit(f"only {finished}/{expected} executions finished")

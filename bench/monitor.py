@@ -20,7 +20,7 @@ import json
 import time
 from datetime import timedelta
 
-from _setup import bench_database, machine
+from _setup import bench_database, machine, wait_drained
 
 KEYS = 300
 PRICE, PREVIOUS = 6.9, 7.95
@@ -122,7 +122,6 @@ def main() -> None:
         started = time.perf_counter()
         expected = seed(n=args.n, hot=args.hot, share=args.share, users=args.users)
         seed_s = time.perf_counter() - started
-        finished = Execution.objects.filter(status__in=[ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED])
 
         with celery_worker(concurrency=args.workers, env=process_env()):
             time.sleep(3)  # the worker's start-up is not part of the figure
@@ -138,11 +137,7 @@ def main() -> None:
             )
             [event_id] = events_record([event], match=False)  # this process matches it, timed
             result = event_match(event_id=event_id)
-            deadline = time.monotonic() + args.timeout
-            while finished.count() < result.alerts:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"timed out: {finished.count()}/{result.alerts} alerts after {args.timeout} s")
-                time.sleep(0.25)
+            wait_drained(expected=result.alerts, timeout_s=args.timeout)
             total_s = time.perf_counter() - started
             alerts_s = total_s - result.match_s  # from the matched rows to the last alert delivered
             event_match(event_id=event_id)  # a replay: must add nothing
