@@ -10,6 +10,7 @@ Redis). Draining by priority then drains ``high`` before ``default`` before
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 HIGH = "high"
 DEFAULT = "default"
@@ -36,6 +37,7 @@ class Route:
         return {"queue": self.queue, "routing_key": self.queue, "priority": self.priority}
 
 
+@cache  # a pure function of few inputs, called once per execution of a fan-out
 def route(queue: str, urgency: int = 0) -> Route:
     """The route for ``queue`` at ``urgency`` (0 = most urgent within the queue).
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,13 +49,26 @@ def param(value: object) -> object:
     return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat() if connection.vendor == "postgresql" else param(value)
-    if isinstance(value, uuid.UUID):
-        # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
-        return str(value) if connection.vendor == "postgresql" else value.hex
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def _json_default() -> Callable[[Any], Any]:
+    """The encoder's fallback for one batch: instants and UUIDs as this database keeps them.
+
+    The vendor is looked up once, and each distinct instant formatted once: a batch's
+    rows mostly carry the same few (its ``now``, its lease).
+    """
+    postgresql = connection.vendor == "postgresql"
+    instants: dict[datetime, object] = {}
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            if value not in instants:
+                instants[value] = value.isoformat() if postgresql else param(value)
+            return instants[value]
+        if isinstance(value, uuid.UUID):
+            # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
+            return str(value) if postgresql else value.hex
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    return default
 
 
 def rows_relation(
@@ -69,10 +82,10 @@ def rows_relation(
     if connection.vendor == "postgresql":
         if shared:
             return _shared_relation(columns, rows, shared)
-        payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default)
+        payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default())
         typed = ", ".join(f"{name} {kind or 'text'}" for name, kind in columns)
         return f"json_to_recordset(%s::json) AS v({typed})", [payload]
-    payload = json.dumps([list(row) for row in rows], default=_json_default)
+    payload = json.dumps([list(row) for row in rows], default=_json_default())
     # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
     picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
     return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
@@ -107,16 +120,17 @@ def _shared_relation(
                 record[names[i]] = ref
         records.append(record)
     inner = ", ".join(f"{name} {'int' if name in shared else kind or 'text'}" for name, kind in columns)
+    default = _json_default()
     picked = []
     params: list[object] = []
     for i, (name, kind) in enumerate(columns):
         if i in pools:
             arrow = "->" if kind == "jsonb" else "->>"
             picked.append(f"(%s::jsonb {arrow} r.{name}) AS {name}")
-            params.append(json.dumps(pools[i], default=_json_default))
+            params.append(json.dumps(pools[i], default=default))
         else:
             picked.append(f"r.{name}")
-    params.append(json.dumps(records, default=_json_default))
+    params.append(json.dumps(records, default=default))
     source = f"(SELECT {', '.join(picked)} FROM json_to_recordset(%s::json) AS r({inner})) AS v"  # noqa: S608
     return source, params
 

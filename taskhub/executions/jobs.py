@@ -62,7 +62,9 @@ def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
     """The jobs of ``execution_ids`` in id order: one query joining each execution to its subscription.
 
     The JSON columns are read as text and decoded once per distinct text: the
-    subscribers of one tool call have the same arguments, and most metas are empty.
+    subscribers of one tool call have the same arguments, most metas are empty, and
+    the alerts of one event with the same condition have the same meta. Jobs then
+    share those objects; nothing may change them.
     """
     rows = (
         Execution.objects.filter(id__in=ids_in(execution_ids))
@@ -87,5 +89,5 @@ def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
     for row in rows:
         execution, meta, sub, arguments = row[:width], row[width], row[width + 1 : -1], row[-1]
         subscription = JobSubscription(row[1], *sub[:4], decode(arguments), *sub[4:])  # type: ignore[arg-type]
-        jobs.append(Job(*execution, json.loads(meta) if meta != "{}" else {}, subscription))  # type: ignore[arg-type]
+        jobs.append(Job(*execution, decode(meta), subscription))  # type: ignore[arg-type]
     return jobs

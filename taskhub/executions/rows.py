@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -15,19 +15,21 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
 
+_NO_META: dict[str, object] = {}  # shared by every row without a meta: never changed
 
-@dataclass(frozen=True)
-class NewExecution:
+
+class NewExecution(NamedTuple):
+    """A row for ``insert_executions`` (tuples: an event's alerts come by the thousand)."""
+
     subscription_id: int
     fire_key: str
     nominal: datetime | None
     status: str = ExecutionStatus.QUEUED
     route: queues.Route | None = None
-    meta: dict[str, object] = field(default_factory=dict)
+    meta: dict[str, object] = _NO_META
 
 
-@dataclass(frozen=True)
-class InsertedExecution:
+class InsertedExecution(NamedTuple):
     id: int
     subscription_id: int
     status: str
@@ -87,6 +89,7 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
         },
         conflict="ON CONFLICT (subscription_id, fire_key) DO NOTHING",
         returning=("id", "subscription_id", "fire_key", "status"),
+        shared=("meta",),
     )
     routes = {(row.subscription_id, row.fire_key): row.route for row in rows}
     return [InsertedExecution(pk, sub_id, status, routes[(sub_id, key)]) for pk, sub_id, key, status in returned]

@@ -143,7 +143,8 @@ _FIRED_COLUMNS = ("subscription_id", "priority", "alert_once", "field", "directi
 def _fired_again(event: Event) -> list[alerts.Fired]:
     """The monitors this (already matched) event fired: their last alert is its observation."""
     rows = Monitor.objects.filter(key=event.key, last_alert_at=event.observed_at).values_list(*_FIRED_COLUMNS)
-    return [alerts.fired(event, *row) for row in rows.order_by("pk")]
+    firing = alerts.Firing(event)
+    return [firing.of(*row) for row in rows.order_by("pk")]
 
 
 def _thresholds(event: Event, fields: list[str], *, portable: bool) -> list[alerts.Fired]:
@@ -159,7 +160,8 @@ def _thresholds(event: Event, fields: list[str], *, portable: bool) -> list[aler
         with connection.cursor() as cursor:
             cursor.execute(REARM_SQL, params)
             cursor.execute(FIRE_SQL, params)
-            fired += [alerts.fired(event, *row) for row in cursor.fetchall()]
+            firing = alerts.Firing(event)
+            fired += [firing.of(*row) for row in cursor.fetchall()]
     return fired
 
 
@@ -222,6 +224,7 @@ def _evaluate(event: Event, *, field: str | None = None, value: float | None = N
     else:
         watching = watching.filter(field=field, threshold__isnull=False)
     last = 0
+    firing = alerts.Firing(event)
     while chunk := list(
         watching.filter(pk__gt=last).order_by("pk").values(*_STATE_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
     ):
@@ -232,7 +235,7 @@ def _evaluate(event: Event, *, field: str | None = None, value: float | None = N
             holds, rearm = _holds_and_rearms(row, event, value)
             if holds and row["armed"] and _may_fire(row, event.observed_at):
                 fires[event.observed_at.astimezone(ZoneInfo(row["timezone"])).date()].append(row["pk"])
-                fired.append(alerts.fired(event, row["pk"], *(row[c] for c in _FIRED_COLUMNS[1:])))
+                fired.append(firing.of(row["pk"], *(row[c] for c in _FIRED_COLUMNS[1:])))
             elif rearm and not row["armed"]:
                 rearms.append(row["pk"])
         for day, pks in fires.items():  # a day or two: the zones' dates of one instant
