@@ -36,6 +36,8 @@ from taskhub.subscriptions.states import Status
 logger = logging.getLogger(__name__)
 
 CLAIMABLE_SUBSCRIPTION = (Status.ACTIVE,)
+# The log of a job that called no tool (an alert, a skipped run): one shared, never-appended list.
+NO_ATTEMPTS: list[dict[str, Any]] = []
 
 
 @dataclass(slots=True)
@@ -48,7 +50,7 @@ class Outcome:
     error_kind: str = ""
     error: str = ""
     retry_in: float | None = None
-    attempts_log: list[dict[str, Any]] = field(default_factory=list)
+    attempts_log: list[dict[str, Any]] = field(default_factory=lambda: NO_ATTEMPTS)
     message: str = ""
     tool_snapshot: dict[str, Any] | None = None
 
@@ -260,16 +262,16 @@ def _payload(tool: str, result: Any) -> dict[str, Any]:
 def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
     """Bulk write of every execution, subscription counters, one-off completion, retries."""
     retries: dict[float, list[InsertedExecution]] = defaultdict(list)
-    metas: dict[int, dict[str, Any]] = {}  # by attempts log, for jobs whose meta was empty
+    # One new meta per (meta, attempts log) pair of objects: jobs share both (one tool call's
+    # log, one event's alert), so a batch writes a handful of distinct metas, each sent once.
+    metas: dict[tuple[int, int], dict[str, Any]] = {}
     rows = []
     for outcome in outcomes.values():
         job = outcome.job
-        if job.meta:
-            meta = {**job.meta, "attempts": job.meta.get("attempts", []) + outcome.attempts_log}
-        else:  # a periodic run's first attempt: one meta object per shared log
-            if id(outcome.attempts_log) not in metas:
-                metas[id(outcome.attempts_log)] = {"attempts": outcome.attempts_log}
-            meta = metas[id(outcome.attempts_log)]
+        pair = (id(job.meta), id(outcome.attempts_log))
+        if pair not in metas:
+            metas[pair] = {**job.meta, "attempts": [*job.meta.get("attempts", []), *outcome.attempts_log]}
+        meta = metas[pair]
         if outcome.status == ExecutionStatus.RETRYING:
             delay = outcome.retry_in or 0.0
             lease: datetime | None = now + timedelta(seconds=delay + settings.EXECUTION_LEASE_S)
@@ -294,12 +296,12 @@ def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
         )
     with transaction.atomic():
         write_results(rows)
-        _update_subscriptions(outcomes, now=now)
+        _update_subscriptions(outcomes)
         for delay, batch in retries.items():
             transaction.on_commit(lambda batch=batch, delay=delay: dispatch.enqueue(batch, countdown=delay))
 
 
-def _update_subscriptions(outcomes: dict[int, Outcome], *, now: datetime) -> None:
+def _update_subscriptions(outcomes: dict[int, Outcome]) -> None:
     succeeded = {o.job.subscription_id for o in outcomes.values() if o.status == ExecutionStatus.SUCCEEDED}
     failed_permanently = {
         o.job.subscription_id
@@ -316,13 +318,11 @@ def _update_subscriptions(outcomes: dict[int, Outcome], *, now: datetime) -> Non
             or o.job.meta.get("alert", {}).get("once", False)
         )
     }
-    if succeeded:
-        Subscription.objects.filter(pk__in=ids_in(succeeded)).update(
-            last_fired_at=now, last_succeeded_at=now, consecutive_failures=0
-        )
+    if succeeded:  # only the rows that change: most succeeded last time too
+        Subscription.objects.filter(pk__in=ids_in(succeeded), consecutive_failures__gt=0).update(consecutive_failures=0)
     if failed_permanently:
-        Subscription.objects.filter(pk__in=failed_permanently).update(
-            last_fired_at=now, consecutive_failures=F("consecutive_failures") + 1
+        Subscription.objects.filter(pk__in=ids_in(failed_permanently)).update(
+            consecutive_failures=F("consecutive_failures") + 1
         )
     transaction.on_commit(
         lambda: services.subscriptions_after_runs(to_complete=finished, failed_permanently=failed_permanently)

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from taskhub.executions.models import Execution
-from taskhub.subscriptions import services
+from taskhub.subscriptions import selectors, services
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.states import Action
 
@@ -15,8 +15,8 @@ AUDIT_FIELDS = (
     "status",
     "call_key",
     "consecutive_failures",
-    "last_fired_at",
-    "last_succeeded_at",
+    "last_fired",
+    "last_succeeded",
     "created_from",
     "source_ref",
     "created_at",
@@ -62,7 +62,7 @@ def _lifecycle_action(action: Action, label: str) -> object:
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "owner", "kind", "status", "tool", "timezone", "last_fired_at", "created_at")
+    list_display = ("id", "title", "owner", "kind", "status", "tool", "timezone", "last_fired", "created_at")
     list_filter = ("kind", "status", "tool", "timezone")
     search_fields = ("title", "owner__username", "tool")
     list_select_related = ("owner",)
@@ -72,6 +72,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
     inlines = [LatestExecutionsInline]
     # Counting 1M rows on every page costs more than the page; show "many" instead.
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
+        return selectors.with_last_runs(super().get_queryset(request))
+
+    @admin.display(description="last fired at", ordering="last_fired_at")
+    def last_fired(self, obj: Subscription) -> object:
+        return obj.last_fired_at  # type: ignore[attr-defined]
+
+    @admin.display(description="last succeeded at", ordering="last_succeeded_at")
+    def last_succeeded(self, obj: Subscription) -> object:
+        return obj.last_succeeded_at  # type: ignore[attr-defined]
+
     actions = [
         _lifecycle_action(Action.PAUSE, "Pause"),
         _lifecycle_action(Action.RESUME, "Resume"),

@@ -43,6 +43,20 @@ class ChannelIdsField(serializers.ListField):
         return [channel.pk for channel in instance.channels.all()]
 
 
+class LastRunField(serializers.DateTimeField):
+    """When the subscription last ran (``selectors.LAST_RUNS``): annotated by the list's queryset,
+    looked up once per instance otherwise (a subscription a service just returned)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance: Subscription) -> Any:
+        if not hasattr(instance, self.source):
+            for name, value in selectors.last_runs(instance.pk).items():
+                setattr(instance, name, value)
+        return getattr(instance, self.source)
+
+
 class MonitorSerializer(serializers.Serializer):
     """A monitor's alert settings; ranges are checked by the service (errors on ``monitor.<name>``)."""
 
@@ -65,6 +79,8 @@ class SubscriptionSerializer(StrictModelSerializer):
     condition = serializers.DictField(required=False, allow_null=True)
     catch_up_window_s = StrictIntegerField(required=False, min_value=0, max_value=7 * 86400)
     monitor = MonitorSerializer(required=False, allow_null=True)
+    last_fired_at = LastRunField()
+    last_succeeded_at = LastRunField()
 
     class Meta:
         model = Subscription

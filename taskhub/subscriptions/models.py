@@ -62,8 +62,8 @@ class Subscription(models.Model):
     catch_up_window_s = models.PositiveIntegerField(default=3600)
 
     consecutive_failures = models.PositiveIntegerField(default=0)
-    last_fired_at = models.DateTimeField(null=True, blank=True)
-    last_succeeded_at = models.DateTimeField(null=True, blank=True)
+    # When it last ran is read from its executions (selectors.with_last_runs), not written
+    # here on every run: a tick would rewrite every subscription of its bucket.
 
     created_from = models.CharField(max_length=16, choices=Origin.choices, default=Origin.API)
     source_ref = models.CharField(max_length=100, blank=True)  # e.g. the chat turn id

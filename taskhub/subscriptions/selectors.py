@@ -5,18 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from taskhub.subscriptions import scheduling
 from taskhub.subscriptions.models import Kind, Subscription
 from taskhub.subscriptions.states import Status
 
+LAST_RUNS = ("last_fired_at", "last_succeeded_at")
+
+
+def with_last_runs(qs: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """``qs`` with ``last_fired_at`` (the latest run that finished, succeeded or failed) and
+    ``last_succeeded_at``, read from the executions: the latest first, by their
+    (subscription, created_at) index."""
+    from taskhub.executions.models import Execution, ExecutionStatus
+
+    runs = Execution.objects.filter(subscription=OuterRef("pk")).order_by("-created_at").values("finished_at")
+    return qs.annotate(
+        last_fired_at=Subquery(runs.filter(status__in=[ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED])[:1]),
+        last_succeeded_at=Subquery(runs.filter(status=ExecutionStatus.SUCCEEDED)[:1]),
+    )
+
+
+def last_runs(subscription_id: int) -> dict[str, datetime | None]:
+    """``LAST_RUNS`` of one subscription (for an instance that was not read through ``with_last_runs``)."""
+    found = with_last_runs(Subscription.objects.filter(pk=subscription_id)).values(*LAST_RUNS).first()
+    return found or dict.fromkeys(LAST_RUNS)
+
 
 def subscriptions_of(
     user: AbstractBaseUser, *, status: str | None = None, kind: str | None = None
 ) -> QuerySet[Subscription]:
-    """``user``'s subscriptions (unknown filter values match nothing rather than erroring)."""
+    """``user``'s subscriptions (unknown filter values match nothing rather than erroring), with their last runs."""
     qs = Subscription.objects.filter(owner=user).select_related("schedule", "monitor").prefetch_related("channels")
+    qs = with_last_runs(qs)
     if status:
         qs = qs.filter(status=status)
     if kind:

@@ -169,3 +169,33 @@ def test_run_now_of_a_cancelled_subscription_is_a_409(alice, api_for) -> None:
     response = api_for(alice).post(f"/api/v1/subscriptions/{sub.pk}/run-now/")
     assert response.status_code == 409
     assert not Execution.objects.exists()
+
+
+def test_last_fired_and_last_succeeded_show_the_latest_finished_runs(alice, api_for) -> None:
+    from datetime import UTC, datetime
+
+    sub = active_periodic(alice)
+    api = api_for(alice)
+    assert {
+        k: api.get(f"/api/v1/subscriptions/{sub.pk}/").json()[k] for k in ("last_fired_at", "last_succeeded_at")
+    } == {
+        "last_fired_at": None,
+        "last_succeeded_at": None,
+    }
+
+    def run(day: int, status: str) -> None:
+        finished = datetime(2026, 11, day, 0, 0, 5, tzinfo=UTC)
+        execution = Execution.objects.create(subscription=sub, fire_key=f"2026-11-{day:02d}", status=status)
+        Execution.objects.filter(pk=execution.pk).update(
+            finished_at=finished if status in ("succeeded", "failed") else None,
+            created_at=datetime(2026, 11, day, tzinfo=UTC),
+        )
+
+    run(1, "succeeded")
+    run(2, "failed")
+    run(3, "missed")  # not a run that finished: neither moves
+    detail = api.get(f"/api/v1/subscriptions/{sub.pk}/").json()
+    listed = api.get("/api/v1/subscriptions/").json()["results"][0]
+    paused = api.post(f"/api/v1/subscriptions/{sub.pk}/pause/").json()  # an instance the service returned
+    for body in (detail, listed, paused):
+        assert (body["last_fired_at"], body["last_succeeded_at"]) == ("2026-11-02T00:00:05Z", "2026-11-01T00:00:05Z")
