@@ -51,7 +51,7 @@ from taskhub.channels.dispatch.health import record_channel_health
 from taskhub.channels.kinds import ChannelError, Envelope, Result
 from taskhub.channels.models import Channel, Delivery, DeliveryStatus, delivery_key
 from taskhub.channels.quiet import quiet_owners
-from taskhub.core.bulk import ids_in, update_from_values
+from taskhub.core.bulk import update_from_values
 from taskhub.core.errors import ErrorKind
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def _unclaimed_outcome(message: OutboundMessage, status: str, error_kind: str, s
 def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]:
     now = timezone.now()
     token = uuid.uuid4()
-    channels = _channels({m.channel_id for m in messages})
+    channels = Channel.objects.in_bulk({m.channel_id for m in messages})
     # Each kind's backend, looked up once per batch (None: the operator switched the kind off).
     backends = {c.kind: kinds.backend_for(c.kind) if kinds.is_enabled(c.kind) else None for c in channels.values()}
     outcomes: dict[int, DeliveryOutcome] = {}
@@ -209,23 +209,6 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             logger.warning("delivery exists under another key", extra={"key": key})
             outcomes[index] = _outcome(messages[index], DUPLICATE)
     return [outcomes[i] for i in range(len(messages))]
-
-
-# What every path reads of a channel; the kinds that leave TaskHub also read config and secret.
-_LIGHT_FIELDS = ("id", "owner_id", "kind", "name", "enabled")
-
-
-def _channels(ids: set[int]) -> dict[int, Channel]:
-    """The channels of a batch, by id. In-database kinds (the inbox: most of a fan-out) are
-    loaded without their config and secret, which only senders to the outside read."""
-    light = Channel.objects.filter(id__in=ids_in(ids)).only(*_LIGHT_FIELDS)
-    channels = {channel.pk: channel for channel in light}
-    local = {kind for kind in {c.kind for c in channels.values()} if kinds.is_enabled(kind)}
-    local = {kind for kind in local if kinds.backend_for(kind).in_database}
-    outside = [pk for pk, c in channels.items() if c.kind not in local]
-    if outside:
-        channels.update(Channel.objects.in_bulk(outside))
-    return channels
 
 
 def _health_input(
