@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import insert_rows, param, update_from_values
+from taskhub.core.bulk import ids_in, insert_rows, param, update_from_values
 from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -169,7 +169,9 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
         returned = sorted(cursor.fetchall())
     # RETURNING sees only the new rows: one more indexed query for the routes (SQLite has no DML in a CTE).
     queued = [sub_id for _, sub_id, row_status in returned if row_status == ExecutionStatus.QUEUED]
-    priorities = dict(Subscription.objects.filter(pk__in=queued).values_list("pk", "priority")) if queued else {}
+    priorities = (
+        dict(Subscription.objects.filter(pk__in=ids_in(queued)).values_list("pk", "priority")) if queued else {}
+    )
     return [
         InsertedExecution(
             pk,
