@@ -63,6 +63,7 @@ class Push:
     data: dict[str, Any]
 
     def to(self, channel_id: int) -> OutboundMessage:
+        """This push as ``deliver_messages`` takes it, for one channel."""
         return OutboundMessage(
             self.execution_id,
             self.subscription_id,
