@@ -157,6 +157,8 @@ FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
 # Older missed fires found after downtime are recorded as missed, at most this many per fan-out.
 MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
 SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
+# A run whose worker died this many times (attempts) fails for good instead of being sent again.
+EXECUTION_MAX_LOST_RUNS = env.int("EXECUTION_MAX_LOST_RUNS", default=3)
 
 # --- Monitoring -------------------------------------------------------------
 # A monitor's tool call is polled at the tightest interval its monitors ask, never more often than this.

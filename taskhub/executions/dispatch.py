@@ -19,17 +19,18 @@ class _Routed(Protocol):
     route: queues.Route | None
 
 
-def enqueue(executions: Iterable[_Routed], *, countdown: float | None = None) -> int:
+def enqueue(executions: Iterable[_Routed], *, countdown: float | None = None, batch_size: int | None = None) -> int:
     """Send ``execute_batch`` messages for ``executions``, one per route and batch. Returns messages sent.
 
-    Call after the rows are committed (``transaction.on_commit``): a worker must find them.
+    Batches hold ``batch_size`` executions (default ``EXECUTE_BATCH_SIZE``). Call
+    after the rows are committed (``transaction.on_commit``): a worker must find them.
     """
     from agents.worker.tasks import execute_batch
 
     by_route: dict[queues.Route, list[int]] = defaultdict(list)
     for execution in executions:
         by_route[execution.route or queues.route(queues.DEFAULT)].append(execution.id)
-    size = settings.EXECUTE_BATCH_SIZE
+    size = batch_size or settings.EXECUTE_BATCH_SIZE
     sent = 0
     for route, ids in by_route.items():
         for start in range(0, len(ids), size):

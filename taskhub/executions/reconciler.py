@@ -4,6 +4,12 @@ Executions still queued, running or retrying after their lease expired lost
 their message (a broker restarted without persistence, a worker killed after
 taking it): they are enqueued again. A duplicate message is harmless, because a
 worker claims an execution by compare-and-set before running it.
+
+A running execution past its lease lost its worker mid-run. It may be what
+killed the worker (a batch that runs it out of memory, a run past the task time
+limit), so it goes back alone, one execution per message: it can no longer take
+the rest of its batch down with it. After ``EXECUTION_MAX_LOST_RUNS`` such
+losses it fails for good (permanent) instead of killing a worker every lease.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ from django.db import transaction
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core.bulk import ids_in
+from taskhub.core.errors import ErrorKind
 from taskhub.executions import dispatch
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
+from taskhub.subscriptions import services
+from taskhub.subscriptions.models import Kind
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +36,7 @@ logger = logging.getLogger(__name__)
 def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
     """Resume cut-short fan-outs, then re-enqueue up to ``limit`` in-flight executions whose lease expired.
 
-    Returns how many executions were re-enqueued.
+    Returns how many executions were re-enqueued (not counting those given up).
     """
     now = now or djtz.now()
     resume_fanouts(now=now)
@@ -36,24 +46,54 @@ def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
             Execution.objects.select_for_update(skip_locked=True)
             .filter(status__in=IN_FLIGHT, lease_expires_at__lt=now)
             .order_by("lease_expires_at")
-            .values_list("id", "subscription_id", "status", "subscription__kind", "subscription__priority")[:limit]
+            .values_list("id", "subscription_id", "status", "attempts", "subscription__kind", "subscription__priority")[
+                :limit
+            ]
         )
         if not expired:
             return 0
+        lost = [row for row in expired if row[2] == ExecutionStatus.RUNNING]
+        given_up = [row for row in lost if row[3] >= settings.EXECUTION_MAX_LOST_RUNS]
+        _give_up(given_up, now=now)
         # A new lease first, so the next reconcile run does not send them again at once;
         # a running one whose worker is presumed dead goes back to queued, so it can be claimed.
-        ids = [row[0] for row in expired]
-        Execution.objects.filter(id__in=ids).exclude(status=ExecutionStatus.RUNNING).update(lease_expires_at=new_lease)
-        Execution.objects.filter(id__in=ids, status=ExecutionStatus.RUNNING).update(
+        waiting = [row for row in expired if row[2] != ExecutionStatus.RUNNING]
+        retried = [row for row in lost if row[3] < settings.EXECUTION_MAX_LOST_RUNS]
+        Execution.objects.filter(id__in=ids_in(row[0] for row in waiting)).update(lease_expires_at=new_lease)
+        Execution.objects.filter(id__in=ids_in(row[0] for row in retried)).update(
             status=ExecutionStatus.QUEUED, lease_expires_at=new_lease
         )
-        batch = [
-            InsertedExecution(pk, sub_id, status, queues.route_for_subscription(kind=kind, priority=priority))
-            for pk, sub_id, status, kind, priority in expired
-        ]
-        transaction.on_commit(lambda: dispatch.enqueue(batch))
-    logger.warning("re-enqueued executions with expired leases", extra={"count": len(expired)})
-    return len(expired)
+        again, alone = _routed(waiting), _routed(retried, status=ExecutionStatus.QUEUED)
+        transaction.on_commit(lambda: (dispatch.enqueue(again), dispatch.enqueue(alone, batch_size=1)))
+    if given_up:
+        logger.error("gave up executions lost with their worker", extra={"count": len(given_up)})
+    if again or alone:
+        logger.warning("re-enqueued executions with expired leases", extra={"count": len(again) + len(alone)})
+    return len(again) + len(alone)
+
+
+def _routed(rows: list[tuple[int, int, str, int, str, int]], *, status: str | None = None) -> list[InsertedExecution]:
+    return [
+        InsertedExecution(pk, sub_id, status or row_status, queues.route_for_subscription(kind=kind, priority=priority))
+        for pk, sub_id, row_status, _attempts, kind, priority in rows
+    ]
+
+
+def _give_up(rows: list[tuple[int, int, str, int, str, int]], *, now: datetime) -> None:
+    """Fail runs lost ``EXECUTION_MAX_LOST_RUNS`` times; each counts as a permanent failure of its subscription."""
+    if not rows:
+        return
+    limit = settings.EXECUTION_MAX_LOST_RUNS
+    Execution.objects.filter(id__in=ids_in(row[0] for row in rows)).update(
+        status=ExecutionStatus.FAILED,
+        error_kind=ErrorKind.PERMANENT,
+        error_message=f"the run was lost {limit} times (its worker died or was killed each time): given up",
+        lease_expires_at=None,
+        finished_at=now,
+    )
+    subscriptions = {row[1] for row in rows}
+    finished = {row[1] for row in rows if row[4] == Kind.ONCE}
+    services.subscriptions_record_runs(succeeded=set(), failed_permanently=subscriptions, finished=finished)
 
 
 def resume_fanouts(*, now: datetime) -> int:

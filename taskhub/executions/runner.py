@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone as djtz
 
 from taskhub import queues
@@ -30,7 +29,7 @@ from taskhub.executions.models import Execution, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, ResultRow, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
-from taskhub.subscriptions.models import Kind, Priority, Subscription
+from taskhub.subscriptions.models import Kind, Priority
 from taskhub.subscriptions.states import Status
 
 logger = logging.getLogger(__name__)
@@ -318,12 +317,4 @@ def _update_subscriptions(outcomes: dict[int, Outcome]) -> None:
             or o.job.meta.get("alert", {}).get("once", False)
         )
     }
-    if succeeded:  # only the rows that change: most succeeded last time too
-        Subscription.objects.filter(pk__in=ids_in(succeeded), consecutive_failures__gt=0).update(consecutive_failures=0)
-    if failed_permanently:
-        Subscription.objects.filter(pk__in=ids_in(failed_permanently)).update(
-            consecutive_failures=F("consecutive_failures") + 1
-        )
-    transaction.on_commit(
-        lambda: services.subscriptions_after_runs(to_complete=finished, failed_permanently=failed_permanently)
-    )
+    services.subscriptions_record_runs(succeeded=succeeded, failed_permanently=failed_permanently, finished=finished)

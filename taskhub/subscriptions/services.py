@@ -12,12 +12,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone as djtz
 
 from taskhub.channels.inbox import InboxItem, inbox_write
 from taskhub.channels.models import Channel
 from taskhub.channels.services import inbox_channel_for
+from taskhub.core.bulk import ids_in
 from taskhub.core.canonical import call_key
 from taskhub.core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TaskHubError
 from taskhub.monitoring import conditions
@@ -299,6 +300,23 @@ def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None)
         scheduling.sync_bucket(schedule_id)
     if sub.kind == Kind.MONITOR:
         monitoring.keys_refresh(keys={sub.call_key})
+
+
+def subscriptions_record_runs(*, succeeded: set[int], failed_permanently: set[int], finished: set[int]) -> None:
+    """What finished runs mean for their subscriptions, written in the caller's transaction.
+
+    A success resets the count of permanent failures in a row (only where it is not
+    0 already), a permanent failure adds one. Once the caller commits, ``finished``
+    one-offs complete and subscriptions failing too often are suspended
+    (``subscriptions_after_runs``).
+    """
+    if succeeded:
+        Subscription.objects.filter(pk__in=ids_in(succeeded), consecutive_failures__gt=0).update(consecutive_failures=0)
+    if failed_permanently:
+        Subscription.objects.filter(pk__in=ids_in(failed_permanently)).update(
+            consecutive_failures=F("consecutive_failures") + 1
+        )
+    transaction.on_commit(lambda: subscriptions_after_runs(to_complete=finished, failed_permanently=failed_permanently))
 
 
 def subscriptions_after_runs(*, to_complete: set[int], failed_permanently: set[int]) -> None:

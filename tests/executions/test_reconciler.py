@@ -9,6 +9,7 @@ from taskhub.executions.fanout import fanout
 from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
 from tests.factories import active_periodic
+from tests.monitoring.helpers import queued
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
@@ -75,3 +76,55 @@ def test_a_running_execution_whose_worker_died_goes_back_to_queued_and_can_be_cl
     dead.refresh_from_db()
     assert dead.status == ExecutionStatus.QUEUED
     assert claim([dead.pk], now=now + timedelta(seconds=1)) == [dead.pk]
+
+
+def _lost(sub, fire_key: str, *, attempts: int, now):  # type: ignore[no-untyped-def]
+    """An execution a worker claimed ``attempts`` times and never finished: running, lease expired."""
+    return Execution.objects.create(
+        subscription=sub,
+        fire_key=fire_key,
+        status=ExecutionStatus.RUNNING,
+        attempts=attempts,
+        lease_expires_at=now - timedelta(seconds=1),
+    )
+
+
+def test_runs_lost_with_their_worker_go_back_one_per_message(
+    alice, redis_db, django_capture_on_commit_callbacks
+) -> None:
+    sub = active_periodic(alice)
+    now = timezone.now()
+    lost = [_lost(sub, f"l{i}", attempts=1, now=now) for i in range(3)]
+    waiting = [
+        Execution.objects.create(
+            subscription=sub,
+            fire_key=f"q{i}",
+            status=ExecutionStatus.QUEUED,
+            lease_expires_at=now - timedelta(seconds=1),
+        )
+        for i in range(2)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile(now=now) == 5
+    # Whichever of the lost ones killed its worker can no longer take the others down with it;
+    # the ones that only lost their message still travel together.
+    batches = sorted(sorted(ids) for [ids] in queued(redis_db, "taskhub.execute_batch", queue="default"))
+    assert batches == sorted([[e.pk] for e in lost] + [sorted(e.pk for e in waiting)])
+    assert set(Execution.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_a_run_lost_again_and_again_fails_for_good_and_counts_against_its_subscription(
+    alice, redis_db, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.EXECUTION_MAX_LOST_RUNS = 3
+    sub = active_periodic(alice)
+    now = timezone.now()
+    poison = _lost(sub, "p", attempts=3, now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile(now=now) == 0
+    assert _messages(redis_db) == 0
+    poison.refresh_from_db()
+    assert (poison.status, poison.error_kind, poison.lease_expires_at) == ("failed", "permanent", None)
+    assert "lost 3 times" in poison.error_message
+    sub.refresh_from_db()
+    assert sub.consecutive_failures == 1
