@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +12,7 @@ from taskhub.executions import fanout as fanout_service
 from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.subscriptions import services
 from taskhub.subscriptions.states import Action
+from tests.broker import queued
 from tests.concurrency import run_concurrently
 from tests.factories import active_periodic
 
@@ -141,13 +140,7 @@ def test_times_written_by_the_bulk_inserts_are_found_by_the_orms_lookups(alice) 
 
 def _batches(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
     """The execution ids of each execute_batch message waiting in the default queue."""
-    batches = []
-    for key in redis_db.keys("default*"):
-        for raw in redis_db.lrange(key, 0, -1):
-            message = json.loads(raw)
-            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-            batches.append(args[0])
-    return batches
+    return [ids for [ids] in queued(redis_db, "taskhub.execute_batch", queue="default")]
 
 
 def test_each_batch_holds_the_subscribers_of_few_tool_calls(

@@ -8,8 +8,8 @@ from django.utils import timezone
 from taskhub.executions.fanout import fanout
 from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
+from tests.broker import queued
 from tests.factories import active_periodic
-from tests.monitoring.helpers import queued
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 

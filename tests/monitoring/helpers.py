@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,14 +63,3 @@ def observe(
 
 def alerts_of(sub: Subscription) -> list[Execution]:
     return list(Execution.objects.filter(subscription=sub).order_by("id"))
-
-
-def queued(redis_db: Any, task: str, *, queue: str = "high") -> list[list[Any]]:
-    """The positional arguments of each ``task`` message waiting in the broker on ``queue`` (any priority)."""
-    found = []
-    for name in redis_db.keys(f"{queue}*"):
-        for raw in redis_db.lrange(name, 0, -1):
-            message = json.loads(raw)
-            if message["headers"]["task"] == task:
-                found.append(json.loads(base64.b64decode(message["body"]))[0])
-    return found

@@ -17,7 +17,8 @@ from taskhub.monitoring.matching import event_match
 from taskhub.monitoring.models import MATCH_LEASE, Event, MonitorKey, PollOutcome
 from taskhub.monitoring.services import NewEvent, events_record
 from taskhub.subscriptions.states import Status
-from tests.monitoring.helpers import SHANGHAI_92, START, monitor, queued
+from tests.broker import queued
+from tests.monitoring.helpers import SHANGHAI_92, START, monitor
 from tools import gateway
 from tools.gateway import services
 from tools.servers import faults
