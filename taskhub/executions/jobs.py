@@ -34,6 +34,7 @@ class JobSubscription:
     template: str
     title: str
     timezone: str
+    consecutive_failures: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,7 +56,9 @@ class Job:
 
 
 _EXECUTION_FIELDS = ("id", "subscription_id", "fire_key", "attempts", "scheduled_for")
-_SUBSCRIPTION_FIELDS = ("status", "kind", "priority", "tool", "call_key", "template", "title", "timezone")
+_SUBSCRIPTION_FIELDS = (
+    *("status", "kind", "priority", "tool", "call_key", "template", "title", "timezone", "consecutive_failures"),
+)
 
 
 def load_jobs(execution_ids: Iterable[int]) -> list[Job]:

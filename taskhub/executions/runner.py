@@ -301,7 +301,12 @@ def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
 
 
 def _update_subscriptions(outcomes: dict[int, Outcome]) -> None:
-    succeeded = {o.job.subscription_id for o in outcomes.values() if o.status == ExecutionStatus.SUCCEEDED}
+    # Only those with failures to forget: most succeeded last time too, and then there is nothing to write.
+    succeeded = {
+        o.job.subscription_id
+        for o in outcomes.values()
+        if o.status == ExecutionStatus.SUCCEEDED and o.job.subscription.consecutive_failures
+    }
     failed_permanently = {
         o.job.subscription_id
         for o in outcomes.values()

@@ -224,3 +224,10 @@ def test_subscribers_of_one_call_each_get_their_own_wording(alice, bob) -> None:
         subs[2].pk: f"Evening: {temperature}",
         subs[3].pk: "Beijing Morning",
     }
+
+
+def test_a_success_clears_the_count_of_permanent_failures_in_a_row(alice) -> None:
+    failing, healthy = active_periodic(alice), active_periodic(alice, arguments={"city": "Shanghai"})
+    Subscription.objects.filter(pk=failing.pk).update(consecutive_failures=2)
+    run_batch(_fan_out(failing, healthy))
+    assert dict(Subscription.objects.values_list("pk", "consecutive_failures")) == {failing.pk: 0, healthy.pk: 0}
