@@ -78,23 +78,20 @@ def rows_relation(
 
     ``shared`` columns (text or jsonb) send each distinct value object once (module docstring).
     """
-    names = [name for name, _ in columns]
     if connection.vendor == "postgresql":
-        if shared:
-            return _shared_relation(columns, rows, shared)
-        payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default())
-        typed = ", ".join(f"{name} {kind or 'text'}" for name, kind in columns)
-        return f"json_to_recordset(%s::json) AS v({typed})", [payload]
+        return _postgresql_relation(columns, rows, shared)
+    names = [name for name, _ in columns]
     payload = json.dumps([list(row) for row in rows], default=_json_default())
     # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
     picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
     return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
 
 
-def _shared_relation(
+def _postgresql_relation(
     columns: Sequence[Column], rows: Sequence[Sequence[object]], shared: Collection[str]
 ) -> tuple[str, list[object]]:
-    """PostgreSQL: rows carry an index into one jsonb array per shared column (NULL stays NULL).
+    """The rows as ``json_to_recordset``; a shared column's rows carry an index into one jsonb
+    array of its distinct values (NULL stays NULL).
 
     The arrays are constants of the statement: parsed once, then ``->`` / ``->>`` by
     index per row, where a per-row value would be parsed once per row.

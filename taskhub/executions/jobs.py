@@ -57,7 +57,15 @@ class Job:
 
 _EXECUTION_FIELDS = ("id", "subscription_id", "fire_key", "attempts", "scheduled_for")
 _SUBSCRIPTION_FIELDS = (
-    *("status", "kind", "priority", "tool", "call_key", "template", "title", "timezone", "consecutive_failures"),
+    "status",
+    "kind",
+    "priority",
+    "tool",
+    "call_key",
+    "template",
+    "title",
+    "timezone",
+    "consecutive_failures",
 )
 
 

@@ -126,13 +126,11 @@ def _call_tools(runnable: list[Job], outcomes: dict[int, Outcome]) -> dict[int, 
     from tools import gateway
 
     results: dict[int, Any] = {}
-    groups: dict[str, list[Job]] = defaultdict(list)
-    for job in runnable:
-        groups[job.subscription.call_key].append(job)
+    pending: dict[str, list[Job]] = defaultdict(list)
     logs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for job in runnable:
+        pending[job.subscription.call_key].append(job)
         outcomes[job.pk].attempts_log = logs.setdefault((job.subscription.call_key, job.attempts), [])
-    pending = groups
     for attempt in range(1, retry.TRANSIENT_IMMEDIATE_RETRIES + 2):
         if not pending:
             break
