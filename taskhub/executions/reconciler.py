@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -28,7 +29,6 @@ from taskhub.executions import dispatch
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
 from taskhub.subscriptions import services
-from taskhub.subscriptions.models import Kind
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +46,20 @@ def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
             Execution.objects.select_for_update(skip_locked=True)
             .filter(status__in=IN_FLIGHT, lease_expires_at__lt=now)
             .order_by("lease_expires_at")
-            .values_list("id", "subscription_id", "status", "attempts", "subscription__kind", "subscription__priority")[
-                :limit
-            ]
+            .values_list(*Expired._fields)[:limit]
         )
+        expired = [Expired(*row) for row in expired]
         if not expired:
             return 0
-        lost = [row for row in expired if row[2] == ExecutionStatus.RUNNING]
-        given_up = [row for row in lost if row[3] >= settings.EXECUTION_MAX_LOST_RUNS]
+        lost = [row for row in expired if row.status == ExecutionStatus.RUNNING]
+        given_up = [row for row in lost if row.attempts >= settings.EXECUTION_MAX_LOST_RUNS]
         _give_up(given_up, now=now)
         # A new lease first, so the next reconcile run does not send them again at once;
         # a running one whose worker is presumed dead goes back to queued, so it can be claimed.
-        waiting = [row for row in expired if row[2] != ExecutionStatus.RUNNING]
-        retried = [row for row in lost if row[3] < settings.EXECUTION_MAX_LOST_RUNS]
-        Execution.objects.filter(id__in=ids_in(row[0] for row in waiting)).update(lease_expires_at=new_lease)
-        Execution.objects.filter(id__in=ids_in(row[0] for row in retried)).update(
+        waiting = [row for row in expired if row.status != ExecutionStatus.RUNNING]
+        retried = [row for row in lost if row.attempts < settings.EXECUTION_MAX_LOST_RUNS]
+        Execution.objects.filter(id__in=ids_in(row.id for row in waiting)).update(lease_expires_at=new_lease)
+        Execution.objects.filter(id__in=ids_in(row.id for row in retried)).update(
             status=ExecutionStatus.QUEUED, lease_expires_at=new_lease
         )
         again, alone = _routed(waiting), _routed(retried, status=ExecutionStatus.QUEUED)
@@ -72,27 +71,44 @@ def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
     return len(again) + len(alone)
 
 
-def _routed(rows: list[tuple[int, int, str, int, str, int]], *, status: str | None = None) -> list[InsertedExecution]:
+class Expired(NamedTuple):
+    """An in-flight execution past its lease, as the reconciler reads it (field names are the lookups)."""
+
+    id: int
+    subscription_id: int
+    status: str
+    attempts: int
+    subscription__kind: str
+    subscription__priority: int
+    meta: dict[str, Any]
+
+
+def _routed(rows: list[Expired], *, status: str | None = None) -> list[InsertedExecution]:
     return [
-        InsertedExecution(pk, sub_id, status or row_status, queues.route_for_subscription(kind=kind, priority=priority))
-        for pk, sub_id, row_status, _attempts, kind, priority in rows
+        InsertedExecution(
+            row.id,
+            row.subscription_id,
+            status or row.status,
+            queues.route_for_subscription(kind=row.subscription__kind, priority=row.subscription__priority),
+        )
+        for row in rows
     ]
 
 
-def _give_up(rows: list[tuple[int, int, str, int, str, int]], *, now: datetime) -> None:
+def _give_up(rows: list[Expired], *, now: datetime) -> None:
     """Fail runs lost ``EXECUTION_MAX_LOST_RUNS`` times; each counts as a permanent failure of its subscription."""
     if not rows:
         return
     limit = settings.EXECUTION_MAX_LOST_RUNS
-    Execution.objects.filter(id__in=ids_in(row[0] for row in rows)).update(
+    Execution.objects.filter(id__in=ids_in(row.id for row in rows)).update(
         status=ExecutionStatus.FAILED,
         error_kind=ErrorKind.PERMANENT,
         error_message=f"the run was lost {limit} times (its worker died or was killed each time): given up",
         lease_expires_at=None,
         finished_at=now,
     )
-    subscriptions = {row[1] for row in rows}
-    finished = {row[1] for row in rows if row[4] == Kind.ONCE}
+    subscriptions = {row.subscription_id for row in rows}
+    finished = {row.subscription_id for row in rows if services.run_completes(row.subscription__kind, row.meta)}
     services.subscriptions_record_runs(succeeded=set(), failed_permanently=subscriptions, finished=finished)
 
 

@@ -314,10 +314,6 @@ def _update_subscriptions(outcomes: dict[int, Outcome]) -> None:
         o.job.subscription_id
         for o in outcomes.values()
         if o.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
-        and (
-            o.job.subscription.kind == Kind.ONCE
-            # a monitor set to "alert once, then complete" (taskhub/monitoring)
-            or o.job.meta.get("alert", {}).get("once", False)
-        )
+        and services.run_completes(o.job.subscription.kind, o.job.meta)
     }
     services.subscriptions_record_runs(succeeded=succeeded, failed_permanently=failed_permanently, finished=finished)

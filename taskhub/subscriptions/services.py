@@ -302,6 +302,12 @@ def subscription_delete(*, subscription_id: int, owner: AbstractBaseUser | None)
         monitoring.keys_refresh(keys={sub.call_key})
 
 
+def run_completes(kind: str, meta: dict[str, Any]) -> bool:
+    """Whether a finished run (succeeded or failed) completes its subscription: a one-off's
+    run, or the alert of a monitor set to "alert once, then complete" (``taskhub/monitoring``)."""
+    return kind == Kind.ONCE or bool(meta.get("alert", {}).get("once", False))
+
+
 def subscriptions_record_runs(*, succeeded: set[int], failed_permanently: set[int], finished: set[int]) -> None:
     """What finished runs mean for their subscriptions, written in the caller's transaction.
 

@@ -10,6 +10,7 @@ from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
 from tests.broker import queued
 from tests.factories import active_periodic
+from tests.monitoring.helpers import monitor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
@@ -128,3 +129,17 @@ def test_a_run_lost_again_and_again_fails_for_good_and_counts_against_its_subscr
     assert "lost 3 times" in poison.error_message
     sub.refresh_from_db()
     assert sub.consecutive_failures == 1
+
+
+def test_an_alert_once_monitor_whose_alert_is_given_up_completes_like_one_that_ran(
+    alice, redis_db, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.EXECUTION_MAX_LOST_RUNS = 3
+    sub = monitor(alice, alert_once=True)
+    now = timezone.now()
+    alert = _lost(sub, "event:1", attempts=3, now=now)
+    Execution.objects.filter(pk=alert.pk).update(meta={"alert": {"once": True}})
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile(now=now)
+    sub.refresh_from_db()
+    assert (sub.status, sub.consecutive_failures) == ("completed", 1)
