@@ -96,9 +96,31 @@ class InboxMessage(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages", db_index=False
     )
-    execution = models.ForeignKey("executions.Execution", null=True, blank=True, on_delete=models.SET_NULL)
-    subscription = models.ForeignKey("subscriptions.Subscription", null=True, blank=True, on_delete=models.SET_NULL)
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL)
+    # Where the message came from, kept as plain ids: the inbox is the user's archive and
+    # outlives what produced it (a deleted subscription or channel leaves its messages as
+    # they were). No constraint and no index: a push pays neither three foreign-key checks
+    # nor three index entries, and a deletion elsewhere never has to search the inbox.
+    execution = models.ForeignKey(
+        "executions.Execution",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    channel = models.ForeignKey(
+        Channel, models.DO_NOTHING, null=True, blank=True, db_constraint=False, db_index=False, related_name="+"
+    )
     # The delivery key for pushes, ``notice:...`` for system notices: a second write of the
     # same push lands on the same row (the ledger's last line of defence).
     key = models.CharField(max_length=200)

@@ -54,6 +54,16 @@ def test_another_users_inbox_message_is_a_404(alice, bob, api_for) -> None:
 
 
 @pytest.mark.django_db
+def test_messages_outlive_the_subscription_that_sent_them(alice, api_for) -> None:
+    _deliver(alice)
+    api = api_for(alice)
+    [message] = api.get("/api/v1/inbox/").json()["results"]
+    assert api.delete(f"/api/v1/subscriptions/{message['subscription']}/").status_code == 204
+    # The inbox is the user's archive: the message stays as it was, naming where it came from.
+    assert api.get("/api/v1/inbox/").json()["results"] == [message]
+
+
+@pytest.mark.django_db
 def test_a_bad_unread_filter_is_a_400(alice, api_for) -> None:
     response = api_for(alice).get("/api/v1/inbox/?unread=maybe")
     assert response.status_code == 400
