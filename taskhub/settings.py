@@ -147,7 +147,7 @@ MESSAGE_WORDING_BUDGET_S = env.float("MESSAGE_WORDING_BUDGET_S", default=5.0)
 
 # --- Executions -------------------------------------------------------------
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)
-EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=500)
+EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=1000)
 # A queued or running execution not finished by then is enqueued again by the reconciler.
 EXECUTION_LEASE_S = env.int("EXECUTION_LEASE_S", default=600)
 # A fan-out not completed this long after it started is resumed by the reconciler.
