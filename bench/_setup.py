@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,21 +50,27 @@ def percentiles(samples_ms: list[float], *, digits: int = 1) -> dict[str, float]
     }
 
 
+def wait_for(done: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    """Poll ``done`` ten times a second until it holds; stop the benchmark after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
 def wait_drained(*, expected: int, timeout_s: float) -> None:
     """Wait until no execution is queued, running or retrying, then check ``expected`` of them finished.
 
     Polls with an index probe (the in-flight partial index), not a count: counting a
     million finished rows four times a second would load the database being measured.
     """
-    import time
-
     from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
 
-    deadline = time.monotonic() + timeout_s
-    while Execution.objects.filter(status__in=IN_FLIGHT).exists():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout_s:.0f} s with executions still in flight")
-        time.sleep(0.1)
+    in_flight = Execution.objects.filter(status__in=IN_FLIGHT)
+    wait_for(lambda: not in_flight.exists(), timeout_s=timeout_s, what="the executions in flight")
     finished = Execution.objects.filter(status__in=[ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED]).count()
     if finished < expected:
         raise SystemExit(f"only {finished}/{expected} executions finished")

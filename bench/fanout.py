@@ -22,7 +22,7 @@ import time
 from datetime import timedelta
 
 import psutil
-from _setup import bench_database, machine, wait_drained
+from _setup import bench_database, machine, wait_drained, wait_for
 
 
 def _rss_sampler(procs: list[psutil.Process], stop: threading.Event, peak: dict[str, float]) -> None:
@@ -93,11 +93,7 @@ def main() -> None:
                 newer = InboxMessage.objects.filter(id__gt=InboxMessage.objects.order_by("-id")[0].pk)
                 started = time.perf_counter()
                 enqueue_naive(sample)
-                deadline = time.monotonic() + args.timeout
-                while newer.count() < len(sample):
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"naive baseline timed out: {newer.count()}/{len(sample)}")
-                    time.sleep(0.1)
+                wait_for(lambda: newer.count() >= len(sample), timeout_s=args.timeout, what="the naive baseline")
                 naive_s = time.perf_counter() - started
                 stop.set()
 

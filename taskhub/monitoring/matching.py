@@ -129,7 +129,9 @@ def _match(event: Event, *, portable: bool | None = None) -> list[alerts.Fired]:
         event.outcome = "ignored"  # nobody watches it, or we already know something newer
     else:
         event.outcome, event.previous = "matched", state.last_payload
-        fired = _thresholds(event, state.fields, portable=portable) + _evaluate(event)
+        # One Firing for the event: each condition's wording and each field's values are found once.
+        firing = alerts.Firing(event)
+        fired = _thresholds(event, state.fields, firing, portable=portable) + _evaluate(event, firing)
         state.last_observed_at, state.last_payload = event.observed_at, event.payload
         state.save(update_fields=["last_observed_at", "last_payload"])
     event.alerts, event.matched_at = len(fired), djtz.now()
@@ -147,20 +149,19 @@ def _fired_again(event: Event) -> list[alerts.Fired]:
     return [firing.of(*row) for row in rows.order_by("pk")]
 
 
-def _thresholds(event: Event, fields: list[str], *, portable: bool) -> list[alerts.Fired]:
+def _thresholds(event: Event, fields: list[str], firing: alerts.Firing, *, portable: bool) -> list[alerts.Fired]:
     fired: list[alerts.Fired] = []
     for field in fields:
         value = conditions.finite_number(conditions.lookup(event.payload, field))
         if value is None:
             continue  # absent, not a number, NaN or infinite: no comparison holds, nothing re-arms
         if portable:
-            fired += _evaluate(event, field=field, value=value)
+            fired += _evaluate(event, firing, field=field, value=value)
             continue
         params = {"key": event.key, "field": field, "v": value, "t": event.observed_at}
         with connection.cursor() as cursor:
             cursor.execute(REARM_SQL, params)
             cursor.execute(FIRE_SQL, params)
-            firing = alerts.Firing(event)
             fired += [firing.of(*row) for row in cursor.fetchall()]
     return fired
 
@@ -212,7 +213,9 @@ _STATE_COLUMNS = (
 )
 
 
-def _evaluate(event: Event, *, field: str | None = None, value: float | None = None) -> list[alerts.Fired]:
+def _evaluate(
+    event: Event, firing: alerts.Firing, *, field: str | None = None, value: float | None = None
+) -> list[alerts.Fired]:
     """The Python path: the active compound monitors of ``event``'s key, or its thresholds on ``field`` (= ``value``).
 
     Keyset chunks of FANOUT_CHUNK_SIZE; per chunk one update of the fired per day (one or two) and one of the re-armed.
@@ -224,7 +227,6 @@ def _evaluate(event: Event, *, field: str | None = None, value: float | None = N
     else:
         watching = watching.filter(field=field, threshold__isnull=False)
     last = 0
-    firing = alerts.Firing(event)
     while chunk := list(
         watching.filter(pk__gt=last).order_by("pk").values(*_STATE_COLUMNS)[: settings.FANOUT_CHUNK_SIZE]
     ):
