@@ -36,9 +36,17 @@ class InsertedExecution(NamedTuple):
     route: queues.Route | None
 
 
+# A random (version 4) UUID as SQLite keeps a UUIDField: 32 hex characters, the version
+# nibble 4 and the variant one of 8, 9, a, b, as Python's uuid.uuid4() would make it.
+_SQLITE_UUID4 = (
+    "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2)"
+    " || substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2) || hex(randomblob(6)))"
+)
+
+
 def _uuid_sql() -> str:
     # Django keeps a UUIDField as 32 hex characters on SQLite, as uuid on PostgreSQL.
-    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+    return "gen_random_uuid()" if connection.vendor == "postgresql" else _SQLITE_UUID4
 
 
 _NEW_COLUMNS = (

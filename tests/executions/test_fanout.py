@@ -40,6 +40,9 @@ def test_fanout_creates_one_queued_execution_per_active_subscription_and_enqueue
     assert {r.fire_key for r in rows} == {"2026-11-25T00:00:00+00:00"}
     assert {r.status for r in rows} == {ExecutionStatus.QUEUED}
     assert all(r.lease_expires_at and r.scheduled_for == TODAY_0800 for r in rows)
+    # The public ids are random (version 4) UUIDs, made by the database on either backend.
+    assert {r.instance_id.version for r in rows} == {4}
+    assert len({r.instance_id for r in rows}) == 3
     assert (result.created, result.enqueued) == (3, 3)
     assert _queued_messages(redis_db) == 1  # one execute_batch message for the batch
 
