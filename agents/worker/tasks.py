@@ -13,7 +13,7 @@ from taskhub.executions import reconciler, runner, sweeper
 
 @shared_task(name="taskhub.probe")
 def probe(run_id: str, label: str) -> None:
-    """Record that a worker ran this message (used by ``manage.py probe`` and the queue-order test)."""
+    """Record that a worker ran this message and reached the database (``manage.py probe``, the queue tests)."""
     diagnostics.record_probe(run_id=run_id, label=label)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from agents.worker.tasks import probe
 from taskhub import queues
@@ -50,3 +51,18 @@ def test_task_sent_without_a_route_gets_its_queue_and_the_middle_of_its_band(tmp
     with celery_worker(queues=["default"], log_path=tmp_path / "default.log"):
         ran = diagnostics.wait_for_probes(run_id=run_id, count=3, timeout_s=30)
     assert ran == ["default-urgent", "plain", "default-late"]
+
+
+@pytest.mark.processes
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL backend pid names the session")
+def test_a_worker_keeps_its_database_connection_from_task_to_task(tmp_path) -> None:
+    # Celery's Django fix-up closes the connection around every task unless told otherwise;
+    # a fan-out of a million would then pay a new PostgreSQL backend per batch.
+    run_id = diagnostics.new_probe_run()
+    for n in range(3):
+        probe.apply_async(args=[run_id, f"p{n}"], **queues.route(queues.DEFAULT).options())
+    with celery_worker(concurrency=1, log_path=tmp_path / "worker.log"):
+        assert diagnostics.wait_for_probes(run_id=run_id, count=3, timeout_s=60) == ["p0", "p1", "p2"]
+    sessions = diagnostics.probe_sessions(run_id=run_id)
+    assert sessions[0].startswith("postgresql:")
+    assert len(set(sessions)) == 1, sessions
