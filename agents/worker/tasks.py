@@ -25,14 +25,14 @@ def fanout(schedule_id: int, fire_at: str | None = None) -> dict[str, object]:
 
 
 @shared_task(name="taskhub.execute_batch")
-def execute_batch(execution_ids: list[int]) -> None:
-    """Run a batch of executions: tool calls, messages, pushes, write-back."""
-    runner.run_batch([int(pk) for pk in execution_ids])
+def execute_batch(batch_id: int) -> None:
+    """Run a batch of executions (``ExecutionBatch``): tool calls, messages, pushes, write-back."""
+    runner.run_batch(int(batch_id))
 
 
 @shared_task(name="taskhub.reconcile")
 def reconcile() -> int:
-    """Re-enqueue executions whose lease expired (lost messages, dead workers)."""
+    """Send again the batches whose lease expired (lost messages, dead workers)."""
     return reconciler.reconcile()
 
 

@@ -1,15 +1,19 @@
-"""Sending executions to the workers: grouped by route, in batches, ids only."""
+"""Sending executions to the workers: recorded batches (``ExecutionBatch``), messages of ids only."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.executions.models import ExecutionBatch
 
 logger = logging.getLogger(__name__)
 
@@ -19,21 +23,53 @@ class _Routed(Protocol):
     route: queues.Route | None
 
 
-def enqueue(executions: Iterable[_Routed], *, countdown: float | None = None, batch_size: int | None = None) -> int:
-    """Send ``execute_batch`` messages for ``executions``, one per route and batch. Returns messages sent.
+def enqueue(
+    executions: Iterable[_Routed],
+    *,
+    countdown: float | None = None,
+    batch_size: int | None = None,
+    claims: int = 0,
+    now: datetime | None = None,
+) -> list[ExecutionBatch]:
+    """Record ``executions`` as batches, one per route and ``batch_size`` (default
+    ``EXECUTE_BATCH_SIZE``), and send each batch's ``execute_batch`` message once the
+    current transaction commits (after ``countdown`` seconds).
 
-    Batches hold ``batch_size`` executions (default ``EXECUTE_BATCH_SIZE``). Call
-    after the rows are committed (``transaction.on_commit``): a worker must find them.
+    Call it in the transaction that writes the executions: the batches are committed
+    with them, so a message that never leaves (a crash before the send, a broker that
+    forgets) is sent again by the reconciler when the batch's lease expires.
+    ``claims`` carries over how often these runs were already taken (the reconciler).
     """
-    from agents.worker.tasks import execute_batch
-
+    now = now or djtz.now()
+    run_after = now + timedelta(seconds=countdown or 0)
+    lease = run_after + timedelta(seconds=settings.EXECUTION_LEASE_S)
     by_route: dict[queues.Route, list[int]] = defaultdict(list)
     for execution in executions:
         by_route[execution.route or queues.route(queues.DEFAULT)].append(execution.id)
     size = batch_size or settings.EXECUTE_BATCH_SIZE
-    sent = 0
-    for route, ids in by_route.items():
-        for start in range(0, len(ids), size):
-            execute_batch.apply_async(args=[ids[start : start + size]], countdown=countdown, **route.options())
-            sent += 1
-    return sent
+    batches = [
+        ExecutionBatch(
+            execution_ids=ids[start : start + size],
+            queue=route.queue,
+            priority=route.priority,
+            claims=claims,
+            run_after=run_after,
+            lease_expires_at=lease,
+        )
+        for route, ids in by_route.items()
+        for start in range(0, len(ids), size)
+    ]
+    if not batches:
+        return []
+    ExecutionBatch.objects.bulk_create(batches)
+    transaction.on_commit(lambda: send(batches, countdown=countdown))
+    return batches
+
+
+def send(batches: Sequence[ExecutionBatch], *, countdown: float | None = None) -> None:
+    """One ``execute_batch`` message per recorded batch, on its queue and priority."""
+    from agents.worker.tasks import execute_batch
+
+    for batch in batches:
+        route = queues.Route(queue=batch.queue, priority=batch.priority)
+        execute_batch.apply_async(args=[batch.pk], countdown=countdown, **route.options())

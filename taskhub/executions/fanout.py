@@ -104,7 +104,7 @@ def fanout(
         with transaction.atomic():
             inserted = insert_tick_executions(tick, after=after, upto=upto, now=now)
             to_run = [row for row in inserted if row.status == ExecutionStatus.QUEUED]
-            transaction.on_commit(lambda batch=to_run: dispatch.enqueue(batch))
+            dispatch.enqueue(to_run, now=now)
         total += size
         after = upto
         created += len(inserted)

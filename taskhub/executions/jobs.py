@@ -17,7 +17,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from taskhub.core.bulk import ids_in
-from taskhub.executions.models import Execution
+from taskhub.executions.models import IN_FLIGHT, Execution
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,7 +44,7 @@ class Job:
     pk: int
     subscription_id: int
     fire_key: str
-    attempts: int
+    attempts: int  # this run's number: the runs written before it, plus one
     scheduled_for: datetime | None
     meta: dict[str, Any]
     subscription: JobSubscription
@@ -70,7 +70,8 @@ _SUBSCRIPTION_FIELDS = (
 
 
 def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
-    """The jobs of ``execution_ids`` in id order: one query joining each execution to its subscription.
+    """The jobs of ``execution_ids`` still owed (queued or retrying), in id order: one query
+    joining each execution to its subscription.
 
     The JSON columns are read as text and decoded once per distinct text: the
     subscribers of one tool call have the same arguments, most metas are empty, and
@@ -78,7 +79,7 @@ def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
     share those objects; nothing may change them.
     """
     rows = (
-        Execution.objects.filter(id__in=ids_in(execution_ids))
+        Execution.objects.filter(id__in=ids_in(execution_ids), status__in=IN_FLIGHT)
         .order_by("id")
         .annotate(meta_text=Cast("meta", TextField()), arguments_text=Cast("subscription__arguments", TextField()))
         .values_list(
@@ -100,5 +101,6 @@ def load_jobs(execution_ids: Iterable[int]) -> list[Job]:
     for row in rows:
         execution, meta, sub, arguments = row[:width], row[width], row[width + 1 : -1], row[-1]
         subscription = JobSubscription(row[1], *sub[:4], decode(arguments), *sub[4:])  # type: ignore[arg-type]
-        jobs.append(Job(*execution, decode(meta), subscription))  # type: ignore[arg-type]
+        pk, sub_id, fire_key, attempts, scheduled_for = execution
+        jobs.append(Job(pk, sub_id, fire_key, attempts + 1, scheduled_for, decode(meta), subscription))  # type: ignore[arg-type]
     return jobs

@@ -11,8 +11,7 @@ from taskhub.core.errors import ErrorKind
 
 
 class ExecutionStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
+    QUEUED = "queued"  # until its result is written: a worker may be running it (ExecutionBatch)
     SUCCEEDED = "succeeded"
     RETRYING = "retrying"
     FAILED = "failed"
@@ -21,8 +20,8 @@ class ExecutionStatus(models.TextChoices):
 
 
 ERROR_KIND_CHOICES = [(kind.value, kind.value) for kind in ErrorKind]
-# Statuses the reconciler watches: work that a worker still owes us.
-IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.RETRYING)
+# Work that a worker still owes us; each such execution is in an ExecutionBatch.
+IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RETRYING)
 
 
 class Execution(models.Model):
@@ -42,9 +41,6 @@ class Execution(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # When a queued/running/retrying row is still not finished by then, the
-    # reconciler enqueues it again (the broker is not the source of truth).
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     error_kind = models.CharField(max_length=16, choices=ERROR_KIND_CHOICES, blank=True)
     error_message = models.TextField(blank=True)
@@ -60,11 +56,6 @@ class Execution(models.Model):
             models.UniqueConstraint(fields=["subscription", "fire_key"], name="execution_once_per_fire"),
         ]
         indexes = [
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=Q(status__in=["queued", "running", "retrying"]),
-                name="exec_in_flight_lease",
-            ),
             models.Index(fields=["subscription", "-created_at"], name="exec_by_sub_time"),
             # Listing by status (admin filter) newest first: succeeded rows, nearly all of them,
             # are found by walking the primary key; only the rare outcomes have an index, so a
@@ -78,6 +69,37 @@ class Execution(models.Model):
 
     def __str__(self) -> str:
         return f"execution {self.pk} of subscription {self.subscription_id} at {self.fire_key} ({self.status})"
+
+
+class ExecutionBatch(models.Model):
+    """The executions one ``execute_batch`` message carries, and the lease the reconciler watches.
+
+    Written in the transaction that writes its executions; the message carries only
+    its id. A worker takes it by compare-and-set (``claims`` + 1, a fresh lease): one
+    row per batch, so a run writes nothing per execution before its results, which
+    it writes together with the batch's deletion. A batch whose lease expired lost
+    its message (never taken: sent again) or its worker (taken: its executions go
+    back one per batch, and a run taken ``EXECUTION_MAX_LOST_RUNS`` times without
+    finishing fails for good). The broker is not the source of truth; this table is.
+    """
+
+    execution_ids = models.JSONField()
+    queue = models.CharField(max_length=16)
+    priority = models.PositiveSmallIntegerField()
+    # How often a worker took these runs, this batch and the one they were lost in before.
+    claims = models.PositiveSmallIntegerField(default=0)
+    # When a worker took this batch; until then (None) the next message takes it.
+    taken_at = models.DateTimeField(null=True, blank=True)
+    # Not taken before (a retry's back-off); sent again by the reconciler once the lease expires.
+    run_after = models.DateTimeField()
+    lease_expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lease_expires_at"], name="batch_by_lease")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {len(self.execution_ids)} executions ({self.claims} claims)"
 
 
 class ScheduleFire(models.Model):

@@ -1,22 +1,21 @@
 """The reconciler: the database, not the broker, says what work is owed.
 
-Executions still queued, running or retrying after their lease expired lost
-their message (a broker restarted without persistence, a worker killed after
-taking it): they are enqueued again. A duplicate message is harmless, because a
-worker claims an execution by compare-and-set before running it.
+Every execution still owed is in an ``ExecutionBatch`` written with it. A batch
+whose lease expired lost its message (a broker restarted without persistence, a
+crash before the send) or its worker (killed while running it): it is sent again.
+A duplicate message is harmless, because a worker takes a batch by compare-and-set
+and writes a result only over the state its run started from.
 
-A running execution past its lease lost its worker mid-run. It may be what
-killed the worker (a batch that runs it out of memory, a run past the task time
-limit), so it goes back alone, one execution per message: it can no longer take
-the rest of its batch down with it. After ``EXECUTION_MAX_LOST_RUNS`` such
-losses it fails for good (permanent) instead of killing a worker every lease.
+A batch lost with its worker may hold what killed the worker (a run that exhausts
+its memory or passes the task time limit), so its executions go back one per batch:
+one can no longer take the others down with it. A run whose batch was taken
+``EXECUTION_MAX_LOST_RUNS`` times and never finished fails for good (permanent).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -26,89 +25,75 @@ from taskhub import queues
 from taskhub.core.bulk import ids_in
 from taskhub.core.errors import ErrorKind
 from taskhub.executions import dispatch
-from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
 from taskhub.subscriptions import services
 
 logger = logging.getLogger(__name__)
 
 
-def reconcile(*, now: datetime | None = None, limit: int = 50_000) -> int:
-    """Resume cut-short fan-outs, then re-enqueue up to ``limit`` in-flight executions whose lease expired.
+def reconcile(*, now: datetime | None = None, limit: int = 1_000) -> int:
+    """Resume cut-short fan-outs, then send again up to ``limit`` batches whose lease expired.
 
-    Returns how many executions were re-enqueued (not counting those given up).
+    Returns how many executions were sent again (not counting those given up).
     """
     now = now or djtz.now()
     resume_fanouts(now=now)
-    new_lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
     with transaction.atomic():
         expired = list(
-            Execution.objects.select_for_update(skip_locked=True)
-            .filter(status__in=IN_FLIGHT, lease_expires_at__lt=now)
-            .order_by("lease_expires_at")
-            .values_list(*Expired._fields)[:limit]
+            ExecutionBatch.objects.select_for_update(skip_locked=True)
+            .filter(lease_expires_at__lt=now)
+            .order_by("lease_expires_at")[:limit]
         )
-        expired = [Expired(*row) for row in expired]
         if not expired:
             return 0
-        lost = [row for row in expired if row.status == ExecutionStatus.RUNNING]
-        given_up = [row for row in lost if row.attempts >= settings.EXECUTION_MAX_LOST_RUNS]
-        _give_up(given_up, now=now)
-        # A new lease first, so the next reconcile run does not send them again at once;
-        # a running one whose worker is presumed dead goes back to queued, so it can be claimed.
-        waiting = [row for row in expired if row.status != ExecutionStatus.RUNNING]
-        retried = [row for row in lost if row.attempts < settings.EXECUTION_MAX_LOST_RUNS]
-        Execution.objects.filter(id__in=ids_in(row.id for row in waiting)).update(lease_expires_at=new_lease)
-        Execution.objects.filter(id__in=ids_in(row.id for row in retried)).update(
-            status=ExecutionStatus.QUEUED, lease_expires_at=new_lease
-        )
-        again, alone = _routed(waiting), _routed(retried, status=ExecutionStatus.QUEUED)
-        transaction.on_commit(lambda: (dispatch.enqueue(again), dispatch.enqueue(alone, batch_size=1)))
+        waiting = [batch for batch in expired if batch.taken_at is None]
+        lost = [batch for batch in expired if batch.taken_at is not None]
+        # A new lease first, so the next reconcile run does not send them again at once.
+        new_lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
+        ExecutionBatch.objects.filter(pk__in=[batch.pk for batch in waiting]).update(lease_expires_at=new_lease)
+        given_up = [batch for batch in lost if batch.claims >= settings.EXECUTION_MAX_LOST_RUNS]
+        _give_up([pk for batch in given_up for pk in batch.execution_ids], now=now)
+        alone = _split([batch for batch in lost if batch.claims < settings.EXECUTION_MAX_LOST_RUNS], now=now)
+        ExecutionBatch.objects.filter(pk__in=[batch.pk for batch in lost]).delete()
+        transaction.on_commit(lambda: dispatch.send(waiting))
+    again = sum(len(batch.execution_ids) for batch in waiting) + alone
     if given_up:
-        logger.error("gave up executions lost with their worker", extra={"count": len(given_up)})
-    if again or alone:
-        logger.warning("re-enqueued executions with expired leases", extra={"count": len(again) + len(alone)})
-    return len(again) + len(alone)
+        logger.error("gave up runs lost with their worker", extra={"batches": len(given_up)})
+    if again:
+        logger.warning("sent again batches whose lease expired", extra={"count": again})
+    return again
 
 
-class Expired(NamedTuple):
-    """An in-flight execution past its lease, as the reconciler reads it (field names are the lookups)."""
-
-    id: int
-    subscription_id: int
-    status: str
-    attempts: int
-    subscription__kind: str
-    subscription__priority: int
-    meta: dict[str, Any]
-
-
-def _routed(rows: list[Expired], *, status: str | None = None) -> list[InsertedExecution]:
-    return [
-        InsertedExecution(
-            row.id,
-            row.subscription_id,
-            status or row.status,
-            queues.route_for_subscription(kind=row.subscription__kind, priority=row.subscription__priority),
+def _split(batches: list[ExecutionBatch], *, now: datetime) -> int:
+    """The executions of batches lost with their worker, still owed, one per new batch; returns how many."""
+    total = 0
+    for batch in batches:
+        owed = Execution.objects.filter(id__in=ids_in(batch.execution_ids), status__in=IN_FLIGHT).values_list(
+            "id", "subscription_id", "status"
         )
-        for row in rows
-    ]
+        route = queues.Route(queue=batch.queue, priority=batch.priority)
+        rows = [InsertedExecution(pk, sub_id, status, route) for pk, sub_id, status in owed]
+        dispatch.enqueue(rows, batch_size=1, claims=batch.claims, now=now)
+        total += len(rows)
+    return total
 
 
-def _give_up(rows: list[Expired], *, now: datetime) -> None:
+def _give_up(execution_ids: list[int], *, now: datetime) -> None:
     """Fail runs lost ``EXECUTION_MAX_LOST_RUNS`` times; each counts as a permanent failure of its subscription."""
+    owed = Execution.objects.filter(id__in=ids_in(execution_ids), status__in=IN_FLIGHT)
+    rows = list(owed.values_list("id", "subscription_id", "subscription__kind", "meta"))
     if not rows:
         return
     limit = settings.EXECUTION_MAX_LOST_RUNS
-    Execution.objects.filter(id__in=ids_in(row.id for row in rows)).update(
+    Execution.objects.filter(id__in=ids_in(row[0] for row in rows)).update(
         status=ExecutionStatus.FAILED,
         error_kind=ErrorKind.PERMANENT,
         error_message=f"the run was lost {limit} times (its worker died or was killed each time): given up",
-        lease_expires_at=None,
         finished_at=now,
     )
-    subscriptions = {row.subscription_id for row in rows}
-    finished = {row.subscription_id for row in rows if services.run_completes(row.subscription__kind, row.meta)}
+    subscriptions = {sub_id for _, sub_id, _, _ in rows}
+    finished = {sub_id for _, sub_id, kind, meta in rows if services.run_completes(kind, meta)}
     services.subscriptions_record_runs(succeeded=set(), failed_permanently=subscriptions, finished=finished)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -55,7 +55,6 @@ _NEW_COLUMNS = (
     ("status", ""),
     ("scheduled_for", "timestamptz"),
     ("enqueued_at", "timestamptz"),
-    ("lease_expires_at", "timestamptz"),
     ("meta", "jsonb"),
     ("created_at", "timestamptz"),
 )
@@ -70,7 +69,6 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite >= 3.35):
     the database, not a read-then-write, decides which tick created a row.
     """
-    lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
     returned = insert_rows(
         Execution,
         columns=_NEW_COLUMNS,
@@ -81,7 +79,6 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
                 row.status,
                 row.nominal,
                 now if row.status == ExecutionStatus.QUEUED else None,
-                lease if row.status == ExecutionStatus.QUEUED else None,
                 row.meta,
                 now,
             )
@@ -129,7 +126,6 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
     """
     table = connection.ops.quote_name(Execution._meta.db_table)
     subs = connection.ops.quote_name(Subscription._meta.db_table)
-    lease = now + timedelta(seconds=settings.EXECUTION_LEASE_S)
     on_time = tick.lateness_s <= settings.FIRE_GRACE_S
     runs = (
         "TRUE"
@@ -150,17 +146,15 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
         "nominal": param(tick.nominal),
         "lateness": tick.lateness_s,
         "now": param(now),
-        "lease": param(lease),
         **{f"key{i}": key for i, (key, _) in enumerate(keys)},
     }
     status = f"CASE WHEN f.current_fire AND {runs} THEN 'queued' ELSE 'missed' END"
     sql = f"""
         INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
-                             enqueued_at, lease_expires_at, error_kind, error_message, message, meta, created_at)
+                             enqueued_at, error_kind, error_message, message, meta, created_at)
         SELECT s.id, f.fire_key, {_uuid_sql()}, {status}, 0,
                CASE WHEN f.current_fire THEN %(nominal)s END,
                CASE WHEN {status} = 'queued' THEN %(now)s END,
-               CASE WHEN {status} = 'queued' THEN %(lease)s END,
                '', '', '', '{{}}', %(now)s
         FROM {subs} s CROSS JOIN ({fires}) f
         WHERE s.schedule_id = %(schedule)s AND s.status = '{Status.ACTIVE}' AND s.kind = '{Kind.PERIODIC}'
@@ -195,10 +189,11 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
 
 _RESULT_COLUMNS = (
     ("status", ""),
+    ("attempts", "int"),
     ("error_kind", ""),
     ("error_message", ""),
     ("meta", "jsonb"),
-    ("lease_expires_at", "timestamptz"),
+    ("started_at", "timestamptz"),
     ("finished_at", "timestamptz"),
     ("message", ""),
     ("tool_snapshot", "jsonb"),
@@ -206,23 +201,32 @@ _RESULT_COLUMNS = (
 
 
 class ResultRow(NamedTuple):
-    """What a run writes back to one execution (``write_results``)."""
+    """What a run writes back to one execution (``write_results``); ``attempts`` counts this run."""
 
     id: int
     status: str
+    attempts: int
     error_kind: str
     error_message: str
     meta: dict[str, Any]
-    lease_expires_at: datetime | None
+    started_at: datetime
     finished_at: datetime | None
     message: str
     tool_snapshot: dict[str, Any] | None
 
 
-def write_results(rows: list[ResultRow]) -> None:
-    """Write the result columns of each execution in one statement.
+# Over the state the run started from only: still owed, and no other run wrote an attempt since.
+_STILL_OWED = f"t.status IN ('{ExecutionStatus.QUEUED}', '{ExecutionStatus.RETRYING}') AND t.attempts = v.attempts - 1"
 
-    The message, snapshot and meta objects that jobs share (one render, one tool
-    answer, one attempts log) travel once each (``bulk`` shared columns).
+
+def write_results(rows: list[ResultRow]) -> list[int]:
+    """Write the result columns of each execution in one statement; returns the ids written.
+
+    An execution that is no longer owed, or that another run already wrote this attempt
+    of (a run that outlived its lease and was taken over), is left as it is. The message,
+    snapshot and meta objects that jobs share (one render, one tool answer, one attempts
+    log) travel once each (``bulk`` shared columns).
     """
-    update_from_values(Execution, columns=_RESULT_COLUMNS, rows=rows, shared=("meta", "message", "tool_snapshot"))
+    return update_from_values(
+        Execution, columns=_RESULT_COLUMNS, rows=rows, where=_STILL_OWED, shared=("meta", "message", "tool_snapshot")
+    )

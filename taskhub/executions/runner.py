@@ -1,10 +1,11 @@
 """The task agent's work on one batch of executions: claim, call tools, render, push, write back.
 
-Per batch: one claim (compare-and-set under SKIP LOCKED), one query for the
-executions with their subscriptions, one for their channels, one gateway call
-per distinct (tool, arguments), one ``deliver_messages`` call, one bulk write
-of the results. Each execution succeeds, retries or fails on its own: a failed
-item never blocks the rest of the batch.
+Per batch: one claim (a compare-and-set on its ``ExecutionBatch`` row: nothing is
+written per execution before its result), one query for the executions still
+owed with their subscriptions, one gateway call per distinct (tool, arguments),
+one delivery statement, one bulk write of the results with the batch's deletion.
+Each execution succeeds, retries or fails on its own: a failed item never blocks
+the rest of the batch.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone as djtz
 
 from taskhub import queues
-from taskhub.core.bulk import ids_in, param
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
 from taskhub.executions.jobs import Job, load_jobs
 from taskhub.executions.message import compose, reworded
-from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.models import ExecutionBatch, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, ResultRow, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
@@ -54,43 +55,36 @@ class Outcome:
     tool_snapshot: dict[str, Any] | None = None
 
 
-def claim(execution_ids: list[int], *, now: datetime) -> list[int]:
-    """Take the executions nobody else is running; returns the ids this worker now owns.
+def claim(batch_id: int, *, now: datetime) -> list[int]:
+    """Take batch ``batch_id`` unless a live worker holds it; the ids of its executions, or [] if not taken.
 
-    One statement: rows another worker holds are skipped (``SKIP LOCKED``), the rest
-    are marked ``running`` under a fresh lease and counted as an attempt.
+    A compare-and-set on the one batch row (``ExecutionBatch``): taken once it is due
+    (a retry's back-off has passed) if nobody took it yet, or if the worker that did
+    is presumed dead (its lease expired). A copy of the message, or the reconciler
+    sending it again, finds it taken and does nothing.
     """
-    lease_s = settings.EXECUTION_LEASE_S
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    ids = ids_in(execution_ids)
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    sql = f"""
-        UPDATE {table} SET status = %s, started_at = %s, lease_expires_at = %s, attempts = attempts + 1
-        WHERE id IN (
-            SELECT id FROM {table} WHERE id IN ({ids.sql}) AND (
-                status = %s
-                -- a retry is claimable once its back-off ended (its lease is back-off + lease)
-                OR (status = %s AND lease_expires_at <= %s)
-                -- a worker died while running it
-                OR (status = %s AND lease_expires_at <= %s)
-            ){skip_locked}
+    with transaction.atomic():
+        batch = (
+            ExecutionBatch.objects.select_for_update(skip_locked=True)
+            .filter(Q(taken_at=None) | Q(lease_expires_at__lte=now), pk=batch_id, run_after__lte=now)
+            .only("execution_ids")
+            .first()
         )
-        RETURNING id
-    """  # noqa: S608 - only our table name and constants are interpolated
-    params = [ExecutionStatus.RUNNING, now, now + timedelta(seconds=lease_s), *ids.params]
-    params += [ExecutionStatus.QUEUED, ExecutionStatus.RETRYING, now + timedelta(seconds=lease_s)]
-    params += [ExecutionStatus.RUNNING, now]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [param(value) for value in params])
-        return [pk for (pk,) in cursor.fetchall()]
+        if batch is None:
+            return []
+        ExecutionBatch.objects.filter(pk=batch_id).update(
+            claims=F("claims") + 1, taken_at=now, lease_expires_at=now + timedelta(seconds=settings.EXECUTION_LEASE_S)
+        )
+        return [int(pk) for pk in batch.execution_ids]
 
 
-def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
-    """Run the claimable executions among ``execution_ids``; returns counts by final status."""
+def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
+    """Run the executions of batch ``batch_id`` that are still owed; returns counts by final status."""
     now = now or djtz.now()
-    ids = claim(execution_ids, now=now)
+    ids = claim(batch_id, now=now)
     if not ids:
         return {}
+    # Only the executions still queued or retrying: one that another run finished is not run again.
     jobs = load_jobs(ids)
     outcomes = {job.pk: Outcome(job) for job in jobs}
 
@@ -108,10 +102,10 @@ def run_batch(execution_ids: list[int], *, now: datetime | None = None) -> dict[
     results: dict[int, Any] = event_results(runnable)
     results.update(_call_tools([job for job in runnable if job.pk not in results], outcomes))
     compose_and_deliver(runnable, results, outcomes, now=now)
-    _write_back(outcomes, now=now)
+    written = _write_back(batch_id, outcomes, now=now)
     counts: dict[str, int] = defaultdict(int)
-    for outcome in outcomes.values():
-        counts[outcome.status] += 1
+    for pk in written:
+        counts[outcomes[pk].status] += 1
     logger.info("batch finished", extra={"executions": len(ids), **counts})
     return dict(counts)
 
@@ -256,8 +250,13 @@ def _payload(tool: str, result: Any) -> dict[str, Any]:
     return payload
 
 
-def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
-    """Bulk write of every execution, subscription counters, one-off completion, retries."""
+def _write_back(batch_id: int, outcomes: dict[int, Outcome], *, now: datetime) -> set[int]:
+    """One transaction: every execution's result, what it means for its subscription, the
+    retries' batches, and the end of this batch. Returns the executions written.
+
+    A result is written only over the state this run started from (still owed, the same
+    attempt count): a run that outlived its lease and was taken over writes nothing twice.
+    """
     retries: dict[float, list[InsertedExecution]] = defaultdict(list)
     # One new meta per (meta, attempts log) pair of objects: jobs share both (one tool call's
     # log, one event's alert), so a batch writes a handful of distinct metas, each sent once.
@@ -269,50 +268,50 @@ def _write_back(outcomes: dict[int, Outcome], *, now: datetime) -> None:
         if pair not in metas:
             metas[pair] = {**job.meta, "attempts": [*job.meta.get("attempts", []), *outcome.attempts_log]}
         meta = metas[pair]
+        finished: datetime | None = now
         if outcome.status == ExecutionStatus.RETRYING:
-            delay = outcome.retry_in or 0.0
-            lease: datetime | None = now + timedelta(seconds=delay + settings.EXECUTION_LEASE_S)
-            finished: datetime | None = None
+            finished = None
             sub = job.subscription
             route = queues.route_for_subscription(kind=sub.kind, priority=sub.priority)
-            retries[delay].append(InsertedExecution(job.pk, sub.pk, outcome.status, route))
-        else:
-            lease, finished = None, now
+            retries[outcome.retry_in or 0.0].append(InsertedExecution(job.pk, sub.pk, outcome.status, route))
         rows.append(
             ResultRow(
                 job.pk,
                 outcome.status,
+                job.attempts,
                 outcome.error_kind,
                 outcome.error,
                 meta,
-                lease,
+                now,
                 finished,
                 outcome.message,
                 outcome.tool_snapshot,
             )
         )
     with transaction.atomic():
-        write_results(rows)
-        _update_subscriptions(outcomes)
+        written = set(write_results(rows))
+        _update_subscriptions([outcomes[pk] for pk in written])
         for delay, batch in retries.items():
-            transaction.on_commit(lambda batch=batch, delay=delay: dispatch.enqueue(batch, countdown=delay))
+            dispatch.enqueue([row for row in batch if row.id in written], countdown=delay, now=now)
+        ExecutionBatch.objects.filter(pk=batch_id).delete()
+    return written
 
 
-def _update_subscriptions(outcomes: dict[int, Outcome]) -> None:
+def _update_subscriptions(outcomes: list[Outcome]) -> None:
     # Only those with failures to forget: most succeeded last time too, and then there is nothing to write.
     succeeded = {
         o.job.subscription_id
-        for o in outcomes.values()
+        for o in outcomes
         if o.status == ExecutionStatus.SUCCEEDED and o.job.subscription.consecutive_failures
     }
     failed_permanently = {
         o.job.subscription_id
-        for o in outcomes.values()
+        for o in outcomes
         if o.status == ExecutionStatus.FAILED and o.error_kind == ErrorKind.PERMANENT
     }
     finished = {
         o.job.subscription_id
-        for o in outcomes.values()
+        for o in outcomes
         if o.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
         and services.run_completes(o.job.subscription.kind, o.job.meta)
     }

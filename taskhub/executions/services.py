@@ -32,5 +32,5 @@ def execution_run_now(*, subscription_id: int, owner: AbstractBaseUser | None) -
     [inserted] = insert_executions(
         [NewExecution(sub.pk, f"manual:{uuid.uuid4().hex}", nominal=now, route=route, meta={"manual": True})], now=now
     )
-    transaction.on_commit(lambda: dispatch.enqueue([inserted]))
+    dispatch.enqueue([inserted], now=now)
     return Execution.objects.get(pk=inserted.id)

@@ -51,7 +51,7 @@ def sweep_due(*, now: datetime | None = None, limit: int | None = None) -> int:
         inserted = insert_executions(rows, now=now)
         to_run = [row for row in inserted if row.status == ExecutionStatus.QUEUED]
         missed = {row.subscription_id for row in inserted if row.status == ExecutionStatus.MISSED}
-        transaction.on_commit(lambda: dispatch.enqueue(to_run))
+        dispatch.enqueue(to_run, now=now)
         if missed:
             transaction.on_commit(
                 lambda: services.subscriptions_after_runs(to_complete=missed, failed_permanently=set())

@@ -136,7 +136,7 @@ def create_executions(event: Event, fired: list[Fired]) -> int:
         with transaction.atomic():
             inserted = insert_executions(rows, now=djtz.now())
             lease_renew(event.pk)
-            transaction.on_commit(lambda batch=inserted: dispatch.enqueue(batch))
+            dispatch.enqueue(inserted)
         created += len(inserted)
     return created
 

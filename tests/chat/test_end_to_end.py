@@ -14,10 +14,9 @@ from django_celery_beat.models import PeriodicTask
 
 from taskhub.channels.models import InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
-from taskhub.executions.models import Execution
-from taskhub.executions.runner import run_batch
 from taskhub.subscriptions.models import Subscription
 from taskhub.subscriptions.scheduling import FANOUT_TASK, bucket_name
+from tests.batches import run_waiting
 from tests.chat.conftest import intent_call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tools_registry")]
@@ -42,7 +41,7 @@ def _sentence_to_inbox(api, user) -> InboxMessage:  # type: ignore[no-untyped-de
     # The beat tick of the bucket, one second after its latest 08:00 in Shanghai.
     tick = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
     assert fanout(schedule_id=sub.schedule_id, now=tick).created == 1
-    assert run_batch(list(Execution.objects.filter(subscription=sub).values_list("id", flat=True))) == {"succeeded": 1}
+    assert run_waiting() == {"succeeded": 1}
     return InboxMessage.objects.get(owner=user, subscription=sub)
 
 

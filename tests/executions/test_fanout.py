@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskhub.executions import fanout as fanout_service
-from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.subscriptions import services
 from taskhub.subscriptions.states import Action
 from tests.broker import queued
@@ -39,12 +39,14 @@ def test_fanout_creates_one_queued_execution_per_active_subscription_and_enqueue
     assert [r.subscription_id for r in rows] == [s.pk for s in subs[1:]]
     assert {r.fire_key for r in rows} == {"2026-11-25T00:00:00+00:00"}
     assert {r.status for r in rows} == {ExecutionStatus.QUEUED}
-    assert all(r.lease_expires_at and r.scheduled_for == TODAY_0800 for r in rows)
+    assert all(r.enqueued_at and r.scheduled_for == TODAY_0800 for r in rows)
     # The public ids are random (version 4) UUIDs, made by the database on either backend.
     assert {r.instance_id.version for r in rows} == {4}
     assert len({r.instance_id for r in rows}) == 3
     assert (result.created, result.enqueued) == (3, 3)
     assert _queued_messages(redis_db) == 1  # one execute_batch message for the batch
+    [batch] = ExecutionBatch.objects.all()
+    assert sorted(batch.execution_ids) == sorted(r.pk for r in rows)
 
 
 def test_the_same_tick_fanned_out_again_creates_and_enqueues_nothing(
@@ -143,7 +145,8 @@ def test_times_written_by_the_bulk_inserts_are_found_by_the_orms_lookups(alice) 
 
 def _batches(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
     """The execution ids of each execute_batch message waiting in the default queue."""
-    return [ids for [ids] in queued(redis_db, "taskhub.execute_batch", queue="default")]
+    ids = dict(ExecutionBatch.objects.values_list("id", "execution_ids"))
+    return [ids[batch] for [batch] in queued(redis_db, "taskhub.execute_batch", queue="default")]
 
 
 def test_each_batch_holds_the_subscribers_of_few_tool_calls(

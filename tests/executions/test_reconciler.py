@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from taskhub.executions.fanout import fanout
-from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
 from tests.broker import queued
 from tests.factories import active_periodic
@@ -19,17 +19,35 @@ def _messages(redis_db) -> int:  # type: ignore[no-untyped-def]
     return sum(redis_db.llen(k) for k in redis_db.keys("default*"))
 
 
-def test_in_flight_executions_past_their_lease_are_enqueued_again_once(
-    alice, redis_db, django_capture_on_commit_callbacks
-) -> None:
+def _owed(sub, fire_key: str):  # type: ignore[no-untyped-def]
+    return Execution.objects.create(subscription=sub, fire_key=fire_key, status=ExecutionStatus.QUEUED)
+
+
+def _batch(executions, *, claims: int, lease_expires_at) -> ExecutionBatch:  # type: ignore[no-untyped-def]
+    """A batch as dispatch writes it; ``claims`` > 0: a worker took it (and, once its lease expired, died)."""
+    return ExecutionBatch.objects.create(
+        execution_ids=[e.pk for e in executions],
+        queue="default",
+        priority=3,
+        claims=claims,
+        taken_at=lease_expires_at - timedelta(minutes=10) if claims else None,
+        run_after=lease_expires_at - timedelta(minutes=10),
+        lease_expires_at=lease_expires_at,
+    )
+
+
+def _sent(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """The execution ids of each execute_batch message waiting in the default queue, sorted."""
+    ids = dict(ExecutionBatch.objects.values_list("id", "execution_ids"))
+    return sorted(sorted(ids[batch]) for [batch] in queued(redis_db, "taskhub.execute_batch", queue="default"))
+
+
+def test_batches_past_their_lease_are_sent_again_once(alice, redis_db, django_capture_on_commit_callbacks) -> None:
     sub = active_periodic(alice)
     now = timezone.now()
-    lost = Execution.objects.create(
-        subscription=sub, fire_key="a", status=ExecutionStatus.QUEUED, lease_expires_at=now - timedelta(seconds=1)
-    )
-    Execution.objects.create(  # still within its lease: a worker may be on it
-        subscription=sub, fire_key="b", status=ExecutionStatus.RUNNING, lease_expires_at=now + timedelta(minutes=5)
-    )
+    lost = _batch([_owed(sub, "a")], claims=0, lease_expires_at=now - timedelta(seconds=1))
+    # still within its lease: a worker may be on it
+    _batch([_owed(sub, "b")], claims=1, lease_expires_at=now + timedelta(minutes=5))
     Execution.objects.create(subscription=sub, fire_key="c", status=ExecutionStatus.SUCCEEDED)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -62,32 +80,20 @@ def test_a_fan_out_cut_short_is_resumed_by_the_reconciler_and_completes_the_buck
     assert ScheduleFire.objects.get().completed_at is not None
 
 
-def test_a_running_execution_whose_worker_died_goes_back_to_queued_and_can_be_claimed(
-    alice, django_capture_on_commit_callbacks, tools_registry
+def test_a_run_whose_worker_died_is_sent_again_and_can_be_taken(
+    alice, redis_db, django_capture_on_commit_callbacks, tools_registry
 ) -> None:
     from taskhub.executions.runner import claim
 
     sub = active_periodic(alice)
     now = timezone.now()
-    dead = Execution.objects.create(
-        subscription=sub, fire_key="x", status=ExecutionStatus.RUNNING, lease_expires_at=now - timedelta(seconds=1)
-    )
+    dead = _owed(sub, "x")
+    _batch([dead], claims=1, lease_expires_at=now - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert reconcile(now=now) == 1
-    dead.refresh_from_db()
-    assert dead.status == ExecutionStatus.QUEUED
-    assert claim([dead.pk], now=now + timedelta(seconds=1)) == [dead.pk]
-
-
-def _lost(sub, fire_key: str, *, attempts: int, now):  # type: ignore[no-untyped-def]
-    """An execution a worker claimed ``attempts`` times and never finished: running, lease expired."""
-    return Execution.objects.create(
-        subscription=sub,
-        fire_key=fire_key,
-        status=ExecutionStatus.RUNNING,
-        attempts=attempts,
-        lease_expires_at=now - timedelta(seconds=1),
-    )
+    [batch] = ExecutionBatch.objects.all()
+    assert (batch.execution_ids, batch.claims) == ([dead.pk], 1)  # it was taken once: that is not forgotten
+    assert claim(batch.pk, now=now + timedelta(seconds=1)) == [dead.pk]
 
 
 def test_runs_lost_with_their_worker_go_back_one_per_message(
@@ -95,22 +101,15 @@ def test_runs_lost_with_their_worker_go_back_one_per_message(
 ) -> None:
     sub = active_periodic(alice)
     now = timezone.now()
-    lost = [_lost(sub, f"l{i}", attempts=1, now=now) for i in range(3)]
-    waiting = [
-        Execution.objects.create(
-            subscription=sub,
-            fire_key=f"q{i}",
-            status=ExecutionStatus.QUEUED,
-            lease_expires_at=now - timedelta(seconds=1),
-        )
-        for i in range(2)
-    ]
+    lost = [_owed(sub, f"l{i}") for i in range(3)]
+    waiting = [_owed(sub, f"q{i}") for i in range(2)]
+    _batch(lost, claims=1, lease_expires_at=now - timedelta(seconds=1))
+    _batch(waiting, claims=0, lease_expires_at=now - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert reconcile(now=now) == 5
     # Whichever of the lost ones killed its worker can no longer take the others down with it;
     # the ones that only lost their message still travel together.
-    batches = sorted(sorted(ids) for [ids] in queued(redis_db, "taskhub.execute_batch", queue="default"))
-    assert batches == sorted([[e.pk] for e in lost] + [sorted(e.pk for e in waiting)])
+    assert _sent(redis_db) == sorted([[e.pk] for e in lost] + [sorted(e.pk for e in waiting)])
     assert set(Execution.objects.values_list("status", flat=True)) == {"queued"}
 
 
@@ -120,12 +119,14 @@ def test_a_run_lost_again_and_again_fails_for_good_and_counts_against_its_subscr
     settings.EXECUTION_MAX_LOST_RUNS = 3
     sub = active_periodic(alice)
     now = timezone.now()
-    poison = _lost(sub, "p", attempts=3, now=now)
+    poison = _owed(sub, "p")
+    _batch([poison], claims=3, lease_expires_at=now - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert reconcile(now=now) == 0
     assert _messages(redis_db) == 0
+    assert not ExecutionBatch.objects.exists()
     poison.refresh_from_db()
-    assert (poison.status, poison.error_kind, poison.lease_expires_at) == ("failed", "permanent", None)
+    assert (poison.status, poison.error_kind) == ("failed", "permanent")
     assert "lost 3 times" in poison.error_message
     sub.refresh_from_db()
     assert sub.consecutive_failures == 1
@@ -137,8 +138,10 @@ def test_an_alert_once_monitor_whose_alert_is_given_up_completes_like_one_that_r
     settings.EXECUTION_MAX_LOST_RUNS = 3
     sub = monitor(alice, alert_once=True)
     now = timezone.now()
-    alert = _lost(sub, "event:1", attempts=3, now=now)
-    Execution.objects.filter(pk=alert.pk).update(meta={"alert": {"once": True}})
+    alert = Execution.objects.create(
+        subscription=sub, fire_key="event:1", status=ExecutionStatus.QUEUED, meta={"alert": {"once": True}}
+    )
+    _batch([alert], claims=3, lease_expires_at=now - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         reconcile(now=now)
     sub.refresh_from_db()

@@ -17,20 +17,22 @@ from django.utils import timezone
 
 from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
-from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus
 from taskhub.executions.runner import claim, run_batch
 from taskhub.subscriptions.models import Subscription
+from tests.batches import waiting
 from tests.factories import active_periodic
 from tools.servers import faults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tools_registry")]
 
 
-def _fan_out(*subs):  # type: ignore[no-untyped-def]
-    """Fan the bucket out as a beat tick on time would (its latest fire, one second late)."""
+def _fan_out(*subs) -> int:  # type: ignore[no-untyped-def]
+    """Fan the bucket out as a beat tick on time would (its latest fire, one second late); its one batch."""
     on_time = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
     fanout(schedule_id=subs[0].schedule_id, now=on_time)
-    return list(Execution.objects.order_by("id").values_list("id", flat=True))
+    [batch] = waiting()
+    return batch
 
 
 def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(alice, bob, tools_registry) -> None:
@@ -40,9 +42,9 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
             bob, title="Shanghai weather", arguments={"city": "Shanghai"}, template="{title}: {temperature_c}°C"
         )
     ]
-    ids = _fan_out(*subs)
+    batch = _fan_out(*subs)
 
-    counts = run_batch(ids)
+    counts = run_batch(batch)
 
     assert counts == {ExecutionStatus.SUCCEEDED: 4}
     assert faults.call_count("weather") == 2  # Beijing and Shanghai, whoever asks
@@ -54,20 +56,21 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
     assert shanghai.body.startswith("Shanghai weather: ")
     assert shanghai.body.endswith("°C")
     assert Delivery.objects.filter(status="sent").count() == 4
+    assert not ExecutionBatch.objects.exists()  # the batch is done
 
 
 def test_running_the_same_batch_again_sends_nothing_twice(alice, tools_registry) -> None:
-    ids = _fan_out(active_periodic(alice))
-    run_batch(ids)
-    assert run_batch(ids) == {}  # nothing claimable: already succeeded
+    batch = _fan_out(active_periodic(alice))
+    run_batch(batch)
+    assert run_batch(batch) == {}  # a copy of the message: the batch is done
     assert InboxMessage.objects.count() == 1
 
 
 def test_transient_errors_are_retried_at_once_within_the_run(alice, tools_registry) -> None:
-    ids = _fan_out(active_periodic(alice))
+    batch = _fan_out(active_periodic(alice))
     faults.set_fault("weather", "transient", calls=2)
 
-    assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: 1}
+    assert run_batch(batch) == {ExecutionStatus.SUCCEEDED: 1}
 
     execution = Execution.objects.get()
     tries = execution.meta["attempts"]
@@ -77,10 +80,10 @@ def test_transient_errors_are_retried_at_once_within_the_run(alice, tools_regist
 
 def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, tools_registry) -> None:
     sub = active_periodic(alice)
-    ids = _fan_out(sub)
+    batch = _fan_out(sub)
     faults.set_fault("weather", "permanent")
 
-    assert run_batch(ids) == {ExecutionStatus.FAILED: 1}
+    assert run_batch(batch) == {ExecutionStatus.FAILED: 1}
 
     execution = Execution.objects.get()
     assert (execution.error_kind, execution.attempts) == ("permanent", 1)
@@ -90,15 +93,16 @@ def test_permanent_errors_fail_at_once_and_count_towards_suspension(alice, tools
 
 
 def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice, tools_registry) -> None:
-    ids = _fan_out(active_periodic(alice))
+    batch = _fan_out(active_periodic(alice))
     faults.set_fault("weather", "temporary")
     now = timezone.now()
-    run_batch(ids, now=now)
+    run_batch(batch, now=now)
     seen = [(Execution.objects.get().status, Execution.objects.get().attempts)]
     for backoff in (10, 20, 40):
-        assert run_batch(ids, now=now + timedelta(seconds=backoff - 1)) == {}  # not before its back-off ended
+        [batch] = waiting()  # the retry, in a batch of its own
+        assert run_batch(batch, now=now + timedelta(seconds=backoff - 1)) == {}  # not before its back-off ended
         now += timedelta(seconds=backoff)
-        run_batch(ids, now=now)
+        run_batch(batch, now=now)
         execution = Execution.objects.get()
         seen.append((execution.status, execution.attempts))
     assert seen == [
@@ -116,9 +120,9 @@ def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, t
     from taskhub.subscriptions import services
 
     sub = active_periodic(alice)
-    ids = _fan_out(sub)
+    batch = _fan_out(sub)
     services.subscription_transition(subscription_id=sub.pk, action="pause")
-    assert run_batch(ids) == {ExecutionStatus.SKIPPED: 1}
+    assert run_batch(batch) == {ExecutionStatus.SKIPPED: 1}
     assert faults.call_count("weather") == 0
 
 
@@ -155,12 +159,12 @@ def test_a_failing_or_slow_llm_leaves_the_template_text(alice, wording, step) ->
 
 def test_an_invalid_call_fails_its_executions_permanently_and_the_rest_of_the_batch_runs(alice) -> None:
     ok, gone, bad = (active_periodic(alice, arguments={"city": city}) for city in ("Beijing", "Shanghai", "Harbin"))
-    ids = _fan_out(ok, gone, bad)
+    batch = _fan_out(ok, gone, bad)
     # The tool was removed, and a schema change made stored arguments invalid, after the fan-out.
     Subscription.objects.filter(pk=gone.pk).update(tool="no_such_tool")
     Subscription.objects.filter(pk=bad.pk).update(arguments={"city": 5})
 
-    assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: 1, ExecutionStatus.FAILED: 2}
+    assert run_batch(batch) == {ExecutionStatus.SUCCEEDED: 1, ExecutionStatus.FAILED: 2}
     failed = Execution.objects.filter(status=ExecutionStatus.FAILED)
     assert {e.subscription_id for e in failed} == {gone.pk, bad.pk}
     assert {e.error_kind for e in failed} == {"permanent"}
@@ -170,40 +174,43 @@ def test_an_invalid_call_fails_its_executions_permanently_and_the_rest_of_the_ba
 def test_a_batch_costs_the_same_queries_whatever_its_size(alice, bob) -> None:
     def queries_for(n: int) -> int:
         subs = [active_periodic(alice if i % 2 else bob, arguments={"city": "Beijing"}) for i in range(n)]
-        before = set(Execution.objects.values_list("id", flat=True))
-        _fan_out(*subs)
-        ids = sorted(set(Execution.objects.values_list("id", flat=True)) - before)
+        batch = _fan_out(*subs)
         with CaptureQueriesContext(connection) as captured:
-            assert run_batch(ids) == {ExecutionStatus.SUCCEEDED: n}
+            assert run_batch(batch) == {ExecutionStatus.SUCCEEDED: n}
         return len(captured)
 
     assert queries_for(2) == queries_for(20)
 
 
-def test_a_claim_skips_rows_another_worker_holds_without_waiting(alice) -> None:
-    if not connection.features.has_select_for_update_skip_locked:
-        pytest.skip("SQLite has no row locks: it lets one writer in at a time")
-    ids = _fan_out(*(active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(4)))
-    held, locked, release = ids[:2], threading.Event(), threading.Event()
+def test_a_batch_is_taken_once_until_its_lease_expires_and_never_while_another_worker_holds_it(alice, settings) -> None:
+    batch = _fan_out(*(active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(4)))
+    ids = sorted(Execution.objects.values_list("id", flat=True))
+    now = timezone.now()
+    assert claim(batch, now=now) == ids
+    assert claim(batch, now=now + timedelta(seconds=settings.EXECUTION_LEASE_S - 1)) == []  # its worker may be at it
+    later = now + timedelta(seconds=settings.EXECUTION_LEASE_S + 1)
+    if connection.features.has_select_for_update_skip_locked:  # SQLite lets one writer in at a time
+        locked, release = threading.Event(), threading.Event()
 
-    def other_worker() -> None:
-        with transaction.atomic():
-            list(Execution.objects.select_for_update().filter(id__in=held))
-            locked.set()
-            release.wait(10)
-        connection.close()
+        def other_worker() -> None:  # in the middle of taking it
+            with transaction.atomic():
+                list(ExecutionBatch.objects.select_for_update().filter(pk=batch))
+                locked.set()
+                release.wait(10)
+            connection.close()
 
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(10)
-        started = time.monotonic()
-        assert sorted(claim(ids, now=timezone.now())) == ids[2:]
-        assert time.monotonic() - started < 2  # skipped, not waited for
-    finally:
-        release.set()
-        thread.join()
-    assert sorted(claim(ids, now=timezone.now())) == held  # released: now free to take, and only those
+        thread = threading.Thread(target=other_worker)
+        thread.start()
+        try:
+            assert locked.wait(10)
+            started = time.monotonic()
+            assert claim(batch, now=later) == []
+            assert time.monotonic() - started < 2  # skipped, not waited for
+        finally:
+            release.set()
+            thread.join()
+    assert claim(batch, now=later) == ids  # the worker that took it is presumed dead
+    assert ExecutionBatch.objects.get(pk=batch).claims == 2
 
 
 def test_subscribers_of_one_call_each_get_their_own_wording(alice, bob) -> None:

@@ -11,12 +11,12 @@ from django.utils import timezone
 from taskhub.channels.models import InboxMessage
 from taskhub.core.errors import TaskHubError
 from taskhub.executions.models import Execution, ExecutionStatus
-from taskhub.executions.runner import run_batch
 from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
 from taskhub.monitoring.models import MATCH_LEASE, Event, MonitorKey, PollOutcome
 from taskhub.monitoring.services import NewEvent, events_record
 from taskhub.subscriptions.states import Status
+from tests.batches import run_waiting
 from tests.broker import queued
 from tests.monitoring.helpers import SHANGHAI_92, START, monitor
 from tools import gateway
@@ -35,7 +35,7 @@ def _match_all() -> int:
 
 def _deliver(capture) -> None:  # type: ignore[no-untyped-def]
     with capture(execute=True):
-        run_batch(list(Execution.objects.values_list("pk", flat=True)))
+        run_waiting()
 
 
 def test_a_poll_calls_each_watched_tool_call_once_and_alerts_through_the_pipeline(

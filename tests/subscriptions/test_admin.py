@@ -23,6 +23,7 @@ def test_admin_pages_render_with_search_filters_and_latest_executions(staff, ali
         "/admin/subscriptions/subscription/?q=Beijing&kind__exact=periodic&status__exact=active",
         f"/admin/subscriptions/subscription/{sub.pk}/change/",
         "/admin/executions/execution/?status__exact=queued",
+        "/admin/executions/executionbatch/",
         "/admin/channels/channel/",
         "/admin/channels/delivery/",
     ]
