@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from celery import shared_task
@@ -9,6 +10,8 @@ from celery import shared_task
 from taskhub.core import diagnostics
 from taskhub.executions import fanout as fanout_service
 from taskhub.executions import reconciler, runner, sweeper
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="taskhub.probe")
@@ -25,8 +28,13 @@ def fanout(schedule_id: int, fire_at: str | None = None) -> dict[str, object]:
 
 
 @shared_task(name="taskhub.execute_batch")
-def execute_batch(batch_id: int) -> None:
+def execute_batch(batch_id: int | list[int]) -> None:
     """Run a batch of executions (``ExecutionBatch``): tool calls, messages, pushes, write-back."""
+    if isinstance(batch_id, list):
+        # A message from before batches were recorded (it carried execution ids): migration
+        # executions/0007 put those executions in batches, which the reconciler sends.
+        logger.info("execute_batch message of the old form dropped", extra={"executions": len(batch_id)})
+        return
     runner.run_batch(int(batch_id))
 
 

@@ -238,3 +238,15 @@ def test_a_success_clears_the_count_of_permanent_failures_in_a_row(alice) -> Non
     Subscription.objects.filter(pk=failing.pk).update(consecutive_failures=2)
     run_batch(_fan_out(failing, healthy))
     assert dict(Subscription.objects.values_list("pk", "consecutive_failures")) == {failing.pk: 0, healthy.pk: 0}
+
+
+def test_a_message_of_the_old_form_runs_nothing_and_leaves_the_work_to_its_batch(alice) -> None:
+    from agents.worker.tasks import execute_batch
+
+    batch = _fan_out(active_periodic(alice))
+    execute_batch([Execution.objects.get().pk])  # sent before batches were recorded: execution ids
+    assert Execution.objects.get().status == ExecutionStatus.QUEUED
+    assert waiting() == [batch]
+    execute_batch(batch)
+    assert Execution.objects.get().status == ExecutionStatus.SUCCEEDED
+    assert InboxMessage.objects.count() == 1
