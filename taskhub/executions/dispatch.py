@@ -41,8 +41,8 @@ def enqueue(
     ``claims`` carries over how often these runs were already taken (the reconciler).
     """
     now = now or djtz.now()
-    run_after = now + timedelta(seconds=countdown or 0)
-    lease = run_after + timedelta(seconds=settings.EXECUTION_LEASE_S)
+    run_after = now + timedelta(seconds=countdown) if countdown else None
+    lease = (run_after or now) + timedelta(seconds=settings.EXECUTION_LEASE_S)
     by_route: dict[queues.Route, list[int]] = defaultdict(list)
     for execution in executions:
         by_route[execution.route or queues.route(queues.DEFAULT)].append(execution.id)

@@ -90,8 +90,8 @@ class ExecutionBatch(models.Model):
     claims = models.PositiveSmallIntegerField(default=0)
     # When a worker took this batch; until then (None) the next message takes it.
     taken_at = models.DateTimeField(null=True, blank=True)
-    # Not taken before (a retry's back-off); sent again by the reconciler once the lease expires.
-    run_after = models.DateTimeField()
+    # A retry's back-off: not taken before then (None: at once, whatever the worker's clock says).
+    run_after = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -66,7 +66,8 @@ def claim(batch_id: int, *, now: datetime) -> list[int]:
     with transaction.atomic():
         batch = (
             ExecutionBatch.objects.select_for_update(skip_locked=True)
-            .filter(Q(taken_at=None) | Q(lease_expires_at__lte=now), pk=batch_id, run_after__lte=now)
+            .filter(Q(taken_at=None) | Q(lease_expires_at__lte=now), Q(run_after=None) | Q(run_after__lte=now))
+            .filter(pk=batch_id)
             .only("execution_ids")
             .first()
         )

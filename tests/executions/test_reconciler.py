@@ -31,7 +31,6 @@ def _batch(executions, *, claims: int, lease_expires_at) -> ExecutionBatch:  # t
         priority=3,
         claims=claims,
         taken_at=lease_expires_at - timedelta(minutes=10) if claims else None,
-        run_after=lease_expires_at - timedelta(minutes=10),
         lease_expires_at=lease_expires_at,
     )
 

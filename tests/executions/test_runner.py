@@ -266,3 +266,9 @@ def test_a_run_taken_over_after_its_lease_writes_nothing_over_the_one_that_finis
     execution = Execution.objects.get()
     assert (execution.status, execution.attempts, execution.error_message) == (ExecutionStatus.SUCCEEDED, 1, "")
     assert InboxMessage.objects.count() == 1
+
+
+def test_a_batch_due_at_once_is_taken_by_a_worker_whose_clock_is_behind(alice) -> None:
+    batch = _fan_out(active_periodic(alice))
+    behind = timezone.now() - timedelta(minutes=5)  # hosts' clocks differ; only a retry's back-off is timed
+    assert claim(batch, now=behind) == list(Execution.objects.values_list("id", flat=True))

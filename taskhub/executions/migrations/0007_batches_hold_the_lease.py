@@ -19,9 +19,7 @@ def owed_into_batches(apps, schema_editor):
     now = timezone.now()
     ExecutionBatch.objects.bulk_create(
         [
-            ExecutionBatch(
-                execution_ids=ids[i : i + 1000], queue="default", priority=3, run_after=now, lease_expires_at=now
-            )
+            ExecutionBatch(execution_ids=ids[i : i + 1000], queue="default", priority=3, lease_expires_at=now)
             for i in range(0, len(ids), 1000)
         ]
     )
@@ -43,7 +41,7 @@ class Migration(migrations.Migration):
                 ('priority', models.PositiveSmallIntegerField()),
                 ('claims', models.PositiveSmallIntegerField(default=0)),
                 ('taken_at', models.DateTimeField(blank=True, null=True)),
-                ('run_after', models.DateTimeField()),
+                ('run_after', models.DateTimeField(blank=True, null=True)),
                 ('lease_expires_at', models.DateTimeField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
