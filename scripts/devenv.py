@@ -209,13 +209,20 @@ def _env(**overrides: str) -> dict[str, str]:
 
 
 def _run_foreground(cmd: list[str], env: dict[str, str]) -> int:
-    """Run ``cmd``; Ctrl-C goes to it (same process group) and we wait for it to finish."""
+    """Run ``cmd`` and wait for it to finish; what we started around it is stopped afterwards.
+
+    Ctrl-C reaches it directly (same process group), so we ignore SIGINT rather than
+    send a second one. SIGTERM, which a supervisor sends to us alone (``kill``, ``docker
+    stop``), is passed on: it stops its processes, then ours go too.
+    """
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    previous_int = signal.signal(signal.SIGINT, lambda *_: None)
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, _: proc.send_signal(signum))
     try:
         return proc.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 def _with_db(path: str, url: str) -> str:
