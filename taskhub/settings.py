@@ -148,7 +148,8 @@ MESSAGE_WORDING_BUDGET_S = env.float("MESSAGE_WORDING_BUDGET_S", default=5.0)
 # --- Executions -------------------------------------------------------------
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=1000)
 EXECUTE_BATCH_SIZE = env.int("EXECUTE_BATCH_SIZE", default=1000)
-# A queued or running execution not finished by then is enqueued again by the reconciler.
+# A batch of executions not finished this long after a worker took it (or, never taken,
+# after it was due) is sent again by the reconciler.
 EXECUTION_LEASE_S = env.int("EXECUTION_LEASE_S", default=600)
 # A fan-out not completed this long after it started is resumed by the reconciler.
 FANOUT_LEASE_S = env.int("FANOUT_LEASE_S", default=300)
@@ -157,7 +158,7 @@ FIRE_GRACE_S = env.int("FIRE_GRACE_S", default=120)
 # Older missed fires found after downtime are recorded as missed, at most this many per fan-out.
 MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
 SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
-# A run whose worker died this many times (attempts) fails for good instead of being sent again.
+# A run taken this many times by workers that died with it fails for good instead of being sent again.
 EXECUTION_MAX_LOST_RUNS = env.int("EXECUTION_MAX_LOST_RUNS", default=3)
 
 # --- Monitoring -------------------------------------------------------------

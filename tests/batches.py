@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from taskhub.executions.models import ExecutionBatch
 from taskhub.executions.runner import run_batch
+from tests.broker import queued
 
 
 def waiting() -> list[int]:
@@ -20,3 +22,9 @@ def run_waiting(*, now: datetime | None = None) -> dict[str, int]:
     for batch_id in waiting():
         counts.update(run_batch(batch_id, now=now))
     return dict(counts)
+
+
+def sent(redis_db: Any, *, queue: str = "default") -> list[list[int]]:
+    """The execution ids of each ``execute_batch`` message waiting in the broker on ``queue``."""
+    ids = dict(ExecutionBatch.objects.values_list("id", "execution_ids"))
+    return [ids[batch] for [batch] in queued(redis_db, "taskhub.execute_batch", queue=queue)]

@@ -89,6 +89,13 @@ def delivery_key_prefix(*, subscription_id: int, fire_key: str) -> str:
     return f"{subscription_id}:{fire_key}:"
 
 
+def _kept_id(to: str | type[models.Model]) -> models.ForeignKey:  # type: ignore[type-arg]
+    """A reference kept as a plain id: no constraint, no index, left as it is when its row goes."""
+    return models.ForeignKey(
+        to, models.DO_NOTHING, null=True, blank=True, db_constraint=False, db_index=False, related_name="+"
+    )
+
+
 class InboxMessage(models.Model):
     """A push kept in TaskHub for the user: read over REST and streamed live (SSE)."""
 
@@ -100,27 +107,9 @@ class InboxMessage(models.Model):
     # outlives what produced it (a deleted subscription or channel leaves its messages as
     # they were). No constraint and no index: a push pays neither three foreign-key checks
     # nor three index entries, and a deletion elsewhere never has to search the inbox.
-    execution = models.ForeignKey(
-        "executions.Execution",
-        models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    subscription = models.ForeignKey(
-        "subscriptions.Subscription",
-        models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    channel = models.ForeignKey(
-        Channel, models.DO_NOTHING, null=True, blank=True, db_constraint=False, db_index=False, related_name="+"
-    )
+    execution = _kept_id("executions.Execution")
+    subscription = _kept_id("subscriptions.Subscription")
+    channel = _kept_id(Channel)
     # The delivery key for pushes, ``notice:...`` for system notices: a second write of the
     # same push lands on the same row (the ledger's last line of defence).
     key = models.CharField(max_length=200)

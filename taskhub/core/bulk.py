@@ -53,7 +53,7 @@ def _json_default() -> Callable[[Any], Any]:
     """The encoder's fallback for one batch: instants and UUIDs as this database keeps them.
 
     The vendor is looked up once, and each distinct instant formatted once: a batch's
-    rows mostly carry the same few (its ``now``, its lease).
+    rows mostly carry the same few (its ``now``).
     """
     postgresql = connection.vendor == "postgresql"
     instants: dict[datetime, object] = {}

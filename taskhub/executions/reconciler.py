@@ -15,6 +15,7 @@ one can no longer take the others down with it. A run whose batch was taken
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -67,16 +68,19 @@ def reconcile(*, now: datetime | None = None, limit: int = 1_000) -> int:
 
 def _split(batches: list[ExecutionBatch], *, now: datetime) -> int:
     """The executions of batches lost with their worker, still owed, one per new batch; returns how many."""
-    total = 0
-    for batch in batches:
-        owed = Execution.objects.filter(id__in=ids_in(batch.execution_ids), status__in=IN_FLIGHT).values_list(
-            "id", "subscription_id", "status"
+    batch_of = {pk: batch for batch in batches for pk in batch.execution_ids}
+    owed = Execution.objects.filter(id__in=ids_in(batch_of), status__in=IN_FLIGHT).values_list(
+        "id", "subscription_id", "status"
+    )
+    by_batch: dict[int, list[InsertedExecution]] = defaultdict(list)
+    for pk, sub_id, status in owed:
+        batch = batch_of[pk]
+        by_batch[batch.pk].append(
+            InsertedExecution(pk, sub_id, status, queues.Route(queue=batch.queue, priority=batch.priority))
         )
-        route = queues.Route(queue=batch.queue, priority=batch.priority)
-        rows = [InsertedExecution(pk, sub_id, status, route) for pk, sub_id, status in owed]
-        dispatch.enqueue(rows, batch_size=1, claims=batch.claims, now=now)
-        total += len(rows)
-    return total
+    for batch in batches:  # each keeps the count of takes of the batch it was lost in
+        dispatch.enqueue(by_batch[batch.pk], batch_size=1, claims=batch.claims, now=now)
+    return sum(map(len, by_batch.values()))
 
 
 def _give_up(execution_ids: list[int], *, now: datetime) -> None:

@@ -11,7 +11,7 @@ from django.db import connection
 
 from taskhub import queues
 from taskhub.core.bulk import ids_in, insert_rows, param, update_from_values
-from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
 
@@ -216,7 +216,7 @@ class ResultRow(NamedTuple):
 
 
 # Over the state the run started from only: still owed, and no other run wrote an attempt since.
-_STILL_OWED = f"t.status IN ('{ExecutionStatus.QUEUED}', '{ExecutionStatus.RETRYING}') AND t.attempts = v.attempts - 1"
+_STILL_OWED = f"t.status IN ({', '.join(repr(str(s)) for s in IN_FLIGHT)}) AND t.attempts = v.attempts - 1"
 
 
 def write_results(rows: list[ResultRow]) -> list[int]:

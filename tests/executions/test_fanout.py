@@ -12,7 +12,7 @@ from taskhub.executions import fanout as fanout_service
 from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.subscriptions import services
 from taskhub.subscriptions.states import Action
-from tests.broker import queued
+from tests.batches import sent
 from tests.concurrency import run_concurrently
 from tests.factories import active_periodic
 
@@ -143,12 +143,6 @@ def test_times_written_by_the_bulk_inserts_are_found_by_the_orms_lookups(alice) 
     assert Execution.objects.filter(created_at__lte=TODAY_0800).count() == 1
 
 
-def _batches(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
-    """The execution ids of each execute_batch message waiting in the default queue."""
-    ids = dict(ExecutionBatch.objects.values_list("id", "execution_ids"))
-    return [ids[batch] for [batch] in queued(redis_db, "taskhub.execute_batch", queue="default")]
-
-
 def test_each_batch_holds_the_subscribers_of_few_tool_calls(
     alice, bob, redis_db, settings, django_capture_on_commit_callbacks
 ) -> None:
@@ -163,7 +157,7 @@ def test_each_batch_holds_the_subscribers_of_few_tool_calls(
 
     assert (result.subscriptions, result.created, result.enqueued) == (9, 9, 9)
     city_of = {e.pk: e.subscription.arguments["city"] for e in Execution.objects.select_related("subscription")}
-    batches = _batches(redis_db)
+    batches = sent(redis_db)
     assert sorted(pk for batch in batches for pk in batch) == sorted(city_of)  # each execution once
     # Batches of 2 cut from chunks of 4 in call order: 9 subscriptions of 3 calls need at most 6 calls
     # in all, where id order (B, S, H, B, S, H, ..) would put two different calls in nearly every batch.

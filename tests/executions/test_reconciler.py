@@ -8,7 +8,7 @@ from django.utils import timezone
 from taskhub.executions.fanout import fanout
 from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
-from tests.broker import queued
+from tests.batches import sent
 from tests.factories import active_periodic
 from tests.monitoring.helpers import monitor
 
@@ -33,12 +33,6 @@ def _batch(executions, *, claims: int, lease_expires_at) -> ExecutionBatch:  # t
         taken_at=lease_expires_at - timedelta(minutes=10) if claims else None,
         lease_expires_at=lease_expires_at,
     )
-
-
-def _sent(redis_db) -> list[list[int]]:  # type: ignore[no-untyped-def]
-    """The execution ids of each execute_batch message waiting in the default queue, sorted."""
-    ids = dict(ExecutionBatch.objects.values_list("id", "execution_ids"))
-    return sorted(sorted(ids[batch]) for [batch] in queued(redis_db, "taskhub.execute_batch", queue="default"))
 
 
 def test_batches_past_their_lease_are_sent_again_once(alice, redis_db, django_capture_on_commit_callbacks) -> None:
@@ -108,7 +102,9 @@ def test_runs_lost_with_their_worker_go_back_one_per_message(
         assert reconcile(now=now) == 5
     # Whichever of the lost ones killed its worker can no longer take the others down with it;
     # the ones that only lost their message still travel together.
-    assert _sent(redis_db) == sorted([[e.pk] for e in lost] + [sorted(e.pk for e in waiting)])
+    assert sorted(sorted(ids) for ids in sent(redis_db)) == sorted(
+        [[e.pk] for e in lost] + [sorted(e.pk for e in waiting)]
+    )
     assert set(Execution.objects.values_list("status", flat=True)) == {"queued"}
 
 
