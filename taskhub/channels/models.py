@@ -46,11 +46,20 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
+    # Both references are kept by the ORM (``on_delete`` cascades), not by database
+    # constraints: a constraint's check share-locks the execution and the channel row for
+    # every push, and two workers pushing to one user's channel then share that lock (a
+    # multixact). A push that races its subscription's deletion may leave a ledger row whose
+    # execution is gone, as the inbox may; nothing looks the ledger up by such an id.
     # Indexed by the (execution, channel) constraint's index, which leads with it.
     execution = models.ForeignKey(
-        "executions.Execution", on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        "executions.Execution",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
     # subscription id, fire key and channel id: the same push can never be recorded twice
     # (a UniqueConstraint rather than unique=True: no extra LIKE index on the hot insert path).
     idempotency_key = models.CharField(max_length=200)

@@ -26,8 +26,15 @@ IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RETRYING)
 
 class Execution(models.Model):
     # Indexed by the (subscription, fire key) constraint's index, which leads with it.
+    # Cascaded by the ORM, not checked by a database constraint: the check would share-lock
+    # (and so write) every subscription row a fan-out inserts for. An execution inserted as
+    # its subscription is deleted is left behind, never run: the runner joins the subscription.
     subscription = models.ForeignKey(
-        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="executions", db_index=False
+        "subscriptions.Subscription",
+        on_delete=models.CASCADE,
+        related_name="executions",
+        db_index=False,
+        db_constraint=False,
     )
     # The nominal fire time (ISO 8601, UTC) for schedules, the event id for monitors,
     # "manual:<uuid>" for run-now. Unique per subscription: the effectively-once key.

@@ -13,9 +13,11 @@ from rest_framework.authtoken.models import Token
 
 from taskhub.channels.dispatch import deliver_messages
 from taskhub.channels.inbox import feed_channel
+from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.channels.services import inbox_channel_for
 from taskhub.core.redis import get_redis
 from taskhub.executions.models import Execution
+from taskhub.subscriptions.models import Subscription
 from tests.channels.conftest import message_for
 from tests.factories import active_periodic
 from tests.processes import ROOT, free_port, process_env
@@ -61,6 +63,26 @@ def test_messages_outlive_the_subscription_that_sent_them(alice, api_for) -> Non
     assert api.delete(f"/api/v1/subscriptions/{message['subscription']}/").status_code == 204
     # The inbox is the user's archive: the message stays as it was, naming where it came from.
     assert api.get("/api/v1/inbox/").json()["results"] == [message]
+
+
+@pytest.mark.django_db
+def test_deleting_a_subscription_or_a_channel_takes_its_history_and_ledger_with_it(alice, api_for) -> None:
+    # The ledger and the executions name their rows without database constraints: the
+    # ORM's cascade is what removes them, through the same API calls a user makes.
+    _deliver(alice, 2)
+    _deliver(alice, 1)
+    first, second = Subscription.objects.filter(owner=alice).order_by("id")
+    api = api_for(alice)
+    assert api.delete(f"/api/v1/subscriptions/{first.pk}/").status_code == 204
+    assert not Execution.objects.filter(subscription_id=first.pk).exists()
+    assert Delivery.objects.filter(execution__subscription=second).count() == 1
+    assert Delivery.objects.count() == 1
+
+    channel = inbox_channel_for(alice)
+    assert api.delete(f"/api/v1/channels/{channel.pk}/").status_code == 204
+    assert not Delivery.objects.exists()
+    assert Execution.objects.filter(subscription=second).count() == 1
+    assert InboxMessage.objects.filter(owner=alice).count() == 3
 
 
 @pytest.mark.django_db
