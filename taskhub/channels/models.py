@@ -89,13 +89,8 @@ class Delivery(models.Model):
 
 
 def delivery_key(*, subscription_id: int, fire_key: str, channel_id: int) -> str:
-    """The idempotency key of a push: subscription, fire key and channel."""
-    return f"{delivery_key_prefix(subscription_id=subscription_id, fire_key=fire_key)}{channel_id}"
-
-
-def delivery_key_prefix(*, subscription_id: int, fire_key: str) -> str:
-    """The part of the key a push has on every channel; SQL appends the channel id (set-based delivery)."""
-    return f"{subscription_id}:{fire_key}:"
+    """The idempotency key of a push: subscription, fire key and channel (set-based delivery builds it in SQL)."""
+    return f"{subscription_id}:{fire_key}:{channel_id}"
 
 
 def _kept_id(to: str | type[models.Model]) -> models.ForeignKey:  # type: ignore[type-arg]

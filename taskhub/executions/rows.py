@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import ids_in, insert_rows, param, update_from_values
+from taskhub.core.bulk import ids_in, insert_rows, param, rows_relation
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -188,6 +189,7 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
 
 
 _RESULT_COLUMNS = (
+    ("lot", "int"),
     ("status", ""),
     ("attempts", "int"),
     ("error_kind", ""),
@@ -200,10 +202,10 @@ _RESULT_COLUMNS = (
 )
 
 
-class ResultRow(NamedTuple):
-    """What a run writes back to one execution (``write_results``); ``attempts`` counts this run."""
+class LotResult(NamedTuple):
+    """What a run writes back to each of ``execution_ids`` (``write_results``); ``attempts`` counts this run."""
 
-    id: int
+    execution_ids: Sequence[int]
     status: str
     attempts: int
     error_kind: str
@@ -219,14 +221,33 @@ class ResultRow(NamedTuple):
 _STILL_OWED = f"t.status IN ({', '.join(repr(str(s)) for s in IN_FLIGHT)}) AND t.attempts = v.attempts - 1"
 
 
-def write_results(rows: list[ResultRow]) -> list[int]:
-    """Write the result columns of each execution in one statement; returns the ids written.
+def write_results(results: Sequence[LotResult]) -> list[int]:
+    """Write the result columns of each lot's executions in one statement; returns the ids written.
 
-    An execution that is no longer owed, or that another run already wrote this attempt
-    of (a run that outlived its lease and was taken over), is left as it is. The message,
-    snapshot and meta objects that jobs share (one render, one tool answer, one attempts
-    log) travel once each (``bulk`` shared columns).
+    Each execution travels as its id and its lot's number, each lot's columns once. An
+    execution that is no longer owed, or that another run already wrote this attempt
+    of (a run that outlived its lease and was taken over), is left as it is. Message,
+    snapshot and meta objects that lots share (one render, one tool answer, one
+    attempts log) travel once each (``bulk`` shared columns).
     """
-    return update_from_values(
-        Execution, columns=_RESULT_COLUMNS, rows=rows, where=_STILL_OWED, shared=("meta", "message", "tool_snapshot")
+    members = [(pk, n) for n, result in enumerate(results) for pk in result.execution_ids]
+    if not members:
+        return []
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    m_source, m_params = rows_relation((("id", "bigint"), ("lot", "int")), members)
+    v_source, v_params = rows_relation(
+        _RESULT_COLUMNS,
+        [(n, *result[1:]) for n, result in enumerate(results)],
+        shared=("meta", "message", "tool_snapshot"),
     )
+    assignments = ", ".join(f"{name} = v.{name}" for name, _ in _RESULT_COLUMNS[1:])
+    # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (m has an id too).
+    returned = "t.id" if connection.vendor == "postgresql" else "id"
+    sql = f"""
+        WITH m AS (SELECT * FROM {m_source}), v AS (SELECT * FROM {v_source})
+        UPDATE {table} AS t SET {assignments} FROM m JOIN v ON v.lot = m.lot
+        WHERE t.id = m.id AND {_STILL_OWED} RETURNING {returned}
+    """  # noqa: S608 - only our table name and column names are interpolated; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*m_params, *v_params])
+        return [pk for (pk,) in cursor.fetchall()]

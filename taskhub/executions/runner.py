@@ -2,14 +2,18 @@
 
 Per batch: one claim (a compare-and-set on its ``ExecutionBatch`` row: nothing is
 written per execution before its result), one query for the executions still
-owed with their subscriptions, one gateway call per distinct (tool, arguments),
-one delivery statement, one bulk write of the results with the batch's deletion.
-Each execution succeeds, retries or fails on its own: a failed item never blocks
-the rest of the batch.
+owed, grouped into lots (``jobs.Lot``: the executions a run treats alike), one
+gateway call per distinct (tool, arguments), one delivery statement, one bulk
+write of the results with the batch's deletion. Every step works per lot, so
+its Python runs a few dozen times per batch, not once per execution. Each
+execution still succeeds, retries or fails on its own: a lot whose delivery
+failed for some of its executions is split, and a failed item never blocks the
+rest of the batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,10 +28,10 @@ from django.utils import timezone as djtz
 from taskhub import queues
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
-from taskhub.executions.jobs import Job, load_jobs
+from taskhub.executions.jobs import Lot, load_lots
 from taskhub.executions.message import compose, reworded
 from taskhub.executions.models import ExecutionBatch, ExecutionStatus
-from taskhub.executions.rows import InsertedExecution, ResultRow, write_results
+from taskhub.executions.rows import InsertedExecution, LotResult, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Priority
@@ -36,16 +40,16 @@ from taskhub.subscriptions.states import Status
 logger = logging.getLogger(__name__)
 
 CLAIMABLE_SUBSCRIPTION = (Status.ACTIVE,)
-# The log of a job that called no tool (an alert, a skipped run): one shared, never-appended list.
+# The log of a run that called no tool (an alert, a skipped run): one shared, never-appended list.
 NO_ATTEMPTS: list[dict[str, Any]] = []
 
 
 @dataclass(slots=True)
 class Outcome:
-    """How one job's run went. ``attempts_log``, ``message`` and ``tool_snapshot`` are shared
-    between the jobs of one tool call (same objects), so the write-back sends each once."""
+    """How the run of one lot went. ``attempts_log``, ``message`` and ``tool_snapshot`` are shared
+    between the lots of one tool call (same objects), so the write-back sends each once."""
 
-    job: Job
+    lot: Lot
     status: str = ExecutionStatus.SUCCEEDED
     error_kind: str = ""
     error: str = ""
@@ -53,6 +57,7 @@ class Outcome:
     attempts_log: list[dict[str, Any]] = field(default_factory=lambda: NO_ATTEMPTS)
     message: str = ""
     tool_snapshot: dict[str, Any] | None = None
+    result: Any = None  # the tool's answer (or the alert's event) once there is one
 
 
 def claim(batch_id: int, *, now: datetime) -> list[int]:
@@ -86,62 +91,63 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
     if not ids:
         return {}
     # Only the executions still queued or retrying: one that another run finished is not run again.
-    jobs = load_jobs(ids)
-    outcomes = {job.pk: Outcome(job) for job in jobs}
+    outcomes = [Outcome(lot) for lot in load_lots(ids)]
 
     runnable = []
-    for job in jobs:
-        status = job.subscription.status
-        if status not in CLAIMABLE_SUBSCRIPTION and not (job.manual and status == Status.PAUSED):
+    for outcome in outcomes:
+        status = outcome.lot.subscription.status
+        if status not in CLAIMABLE_SUBSCRIPTION and not (outcome.lot.manual and status == Status.PAUSED):
             # Re-checked at run time: paused or cancelled after the fan-out.
-            outcomes[job.pk].status = ExecutionStatus.SKIPPED
-            outcomes[job.pk].error = f"subscription is {status}"
+            outcome.status, outcome.error = ExecutionStatus.SKIPPED, f"subscription is {status}"
         else:
-            runnable.append(job)
+            runnable.append(outcome)
 
     # Monitor alerts carry their event's data: no tool call for them (taskhub/monitoring/alerts.py).
-    results: dict[int, Any] = event_results(runnable)
-    results.update(_call_tools([job for job in runnable if job.pk not in results], outcomes))
-    compose_and_deliver(runnable, results, outcomes, now=now)
+    for outcome, alert in zip(runnable, event_results([o.lot.meta for o in runnable]), strict=True):
+        outcome.result = alert
+    _call_tools([outcome for outcome in runnable if outcome.result is None])
+    outcomes += compose_and_deliver([outcome for outcome in runnable if outcome.result is not None], now=now)
     written = _write_back(batch_id, outcomes, now=now)
     counts: dict[str, int] = defaultdict(int)
-    for pk in written:
-        counts[outcomes[pk].status] += 1
+    for outcome, n in written:
+        counts[outcome.status] += n
     logger.info("batch finished", extra={"executions": len(ids), **counts})
     return dict(counts)
 
 
-def _call_tools(runnable: list[Job], outcomes: dict[int, Outcome]) -> dict[int, Any]:
+def _call_tools(outcomes: list[Outcome]) -> None:
     """One gateway call per distinct (tool, arguments); transient errors retried at once (up to 3).
 
-    Jobs are grouped by their subscription's stored ``call_key`` (equal for equal
-    tool and arguments), so the gateway sees each distinct call once, and the jobs
+    Lots are grouped by their subscriptions' stored ``call_key`` (equal for equal
+    tool and arguments), so the gateway sees each distinct call once, and the lots
     of a call share one attempts log per attempt number.
     """
     from tools import gateway
 
-    results: dict[int, Any] = {}
-    pending: dict[str, list[Job]] = defaultdict(list)
+    pending: dict[str, list[Outcome]] = defaultdict(list)
     logs: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for job in runnable:
-        pending[job.subscription.call_key].append(job)
-        outcomes[job.pk].attempts_log = logs.setdefault((job.subscription.call_key, job.attempts), [])
+    for outcome in outcomes:
+        call_key, attempts = outcome.lot.subscription.call_key, outcome.lot.attempts
+        pending[call_key].append(outcome)
+        outcome.attempts_log = logs.setdefault((call_key, attempts), [])
     for attempt in range(1, retry.TRANSIENT_IMMEDIATE_RETRIES + 2):
         if not pending:
             break
-        monitors = any(job.subscription.kind == Kind.MONITOR for jobs in pending.values() for job in jobs)
+        waiting = [outcome for group in pending.values() for outcome in group]
+        monitors = any(outcome.lot.subscription.kind == Kind.MONITOR for outcome in waiting)
         started = djtz.now()
         calls = {
-            stored: (jobs[-1].subscription.tool, jobs[-1].subscription.arguments) for stored, jobs in pending.items()
+            stored: (group[-1].lot.subscription.tool, group[-1].lot.subscription.arguments)
+            for stored, group in pending.items()
         }
         answers = gateway.call_many(
             calls.values(),
             priority=queues.HIGH if monitors else queues.DEFAULT,
-            fetched_since=_tick_of([job for jobs in pending.values() for job in jobs]),
+            fetched_since=_tick_of([outcome.lot for outcome in waiting]),
         )
         finished = djtz.now()
-        retry_again: dict[str, list[Job]] = {}
-        for stored, jobs in pending.items():
+        retry_again: dict[str, list[Outcome]] = {}
+        for stored, group in pending.items():
             answer = answers[gateway.request_key(*calls[stored])]
             entry: dict[str, Any] = {
                 "try": attempt,
@@ -150,27 +156,27 @@ def _call_tools(runnable: list[Job], outcomes: dict[int, Outcome]) -> dict[int, 
             }
             if isinstance(answer, TaskHubError):
                 entry.update(error_kind=str(answer.kind), error=answer.message[:500])
-            for n in {job.attempts for job in jobs}:
+            for n in {outcome.lot.attempts for outcome in group}:
                 logs[(stored, n)].append({"n": n, **entry})
             if not isinstance(answer, TaskHubError):
-                results.update((job.pk, answer) for job in jobs)
+                for outcome in group:
+                    outcome.result = answer
             elif answer.kind == ErrorKind.TRANSIENT and attempt <= retry.TRANSIENT_IMMEDIATE_RETRIES:
-                retry_again[stored] = jobs
+                retry_again[stored] = group
             else:
-                for job in jobs:
-                    _fail(outcomes[job.pk], answer.kind, answer.message)
+                for outcome in group:
+                    _fail(outcome, answer.kind, answer.message)
         pending = retry_again
-    return results
 
 
-def _tick_of(jobs: list[Job]) -> datetime | None:
+def _tick_of(lots: list[Lot]) -> datetime | None:
     """The earliest nominal fire time in the batch: any answer fetched since then is this tick's data."""
-    nominal = [job.scheduled_for for job in jobs]
+    nominal = [lot.scheduled_for for lot in lots]
     return min(nominal) if nominal and None not in nominal else None  # type: ignore[type-var]
 
 
 def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
-    decision = retry.decide(ErrorKind(kind), previous_attempts=outcome.job.attempts)
+    decision = retry.decide(ErrorKind(kind), previous_attempts=outcome.lot.attempts)
     outcome.error_kind, outcome.error = str(kind), message[:2000]
     if decision.retry_in is None:
         outcome.status = ExecutionStatus.FAILED
@@ -178,29 +184,24 @@ def _fail(outcome: Outcome, kind: ErrorKind | str, message: str) -> None:
         outcome.status, outcome.retry_in = ExecutionStatus.RETRYING, decision.retry_in
 
 
-def compose_and_deliver(
-    runnable: list[Job], results: dict[int, Any], outcomes: dict[int, Outcome], *, now: datetime
-) -> None:
-    """Render each user's message and push it on their enabled channels, in one batch.
+def compose_and_deliver(outcomes: list[Outcome], *, now: datetime) -> list[Outcome]:
+    """Render each lot's message and push it to the lot's subscribers on their enabled channels, in one batch.
 
-    Jobs with the same answer and wording share one title, body, snapshot and
-    payload object: the channels and the write-back send each distinct one once.
+    Lots with the same answer and wording share one title, body, snapshot and payload
+    object: the channels and the write-back send each distinct one once. Returns the
+    outcomes split off for executions whose delivery failed (their lot keeps the rest).
     """
     from taskhub.channels.dispatch.pushes import Push, deliver_pushes
 
-    ok = [job for job in runnable if job.pk in results]
     pushes = []
-    composed = _compose_all(ok, results, now=now)
-    worded = reworded(body for _, body in composed.values())
+    composed = _compose_all(outcomes, now=now)
+    worded = reworded(body for _, body in composed)
     snapshots: dict[int, dict[str, Any]] = {}
     payloads: dict[tuple[int, str], dict[str, Any]] = {}
-    for job in ok:
-        result = results[job.pk]
-        title, body = composed[job.pk]
-        body = worded.get(body, body)
-        outcome = outcomes[job.pk]
-        outcome.message = body
-        # results holds each answer for the whole loop: id() names it safely.
+    for outcome, (title, body) in zip(outcomes, composed, strict=True):
+        lot, result = outcome.lot, outcome.result
+        outcome.message = body = worded.get(body, body)
+        # Outcomes hold each answer for the whole run: id() names it safely.
         if id(result) not in snapshots:
             snapshots[id(result)] = {
                 "data": result.data,
@@ -208,38 +209,51 @@ def compose_and_deliver(
                 "fetched_at": result.fetched_at.isoformat(),
             }
         outcome.tool_snapshot = snapshots[id(result)]
-        payload_key = (id(result), job.subscription.tool)
+        payload_key = (id(result), lot.subscription.tool)
         if payload_key not in payloads:
-            payloads[payload_key] = _payload(job.subscription.tool, result)
-        urgent = job.subscription.priority == Priority.URGENT or job.subscription.kind == Kind.MONITOR
-        pushes.append(Push(job.pk, job.subscription_id, job.fire_key, title, body, urgent, payloads[payload_key]))
+            payloads[payload_key] = _payload(lot.subscription.tool, result)
+        urgent = lot.subscription.priority == Priority.URGENT or lot.subscription.kind == Kind.MONITOR
+        pushes.append(
+            Push(lot.execution_ids, lot.subscription_ids, lot.fire_key, title, body, urgent, payloads[payload_key])
+        )
     failures: dict[int, list[Any]] = defaultdict(list)
     for failed in deliver_pushes(pushes):
         failures[failed.execution_id].append(failed)
-    for job in ok:
-        failed = failures.get(job.pk)
-        if not failed:
+    return _split_failed(outcomes, failures) if failures else []
+
+
+def _split_failed(outcomes: list[Outcome], failures: dict[int, list[Any]]) -> list[Outcome]:
+    """Outcomes of their own for the executions whose delivery failed, one per lot and error."""
+    split = []
+    for outcome in outcomes:
+        by_error: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for execution_id in outcome.lot.execution_ids:
+            if failed := failures.get(execution_id):
+                retryable = [f for f in failed if f.error_kind != ErrorKind.PERMANENT]
+                worst = retryable[0] if retryable else failed[0]
+                by_error[(worst.error_kind or ErrorKind.TEMPORARY, worst.error)].add(execution_id)
+        if not by_error:
             continue
-        retryable = [f for f in failed if f.error_kind != ErrorKind.PERMANENT]
-        worst = retryable[0] if retryable else failed[0]
-        _fail(outcomes[job.pk], worst.error_kind or ErrorKind.TEMPORARY, f"delivery failed: {worst.error}")
+        failed_ids = set().union(*by_error.values())
+        for (kind, error), ids in by_error.items():
+            part = dataclasses.replace(outcome, lot=outcome.lot.part(ids))
+            _fail(part, kind, f"delivery failed: {error}")
+            split.append(part)
+        outcome.lot = outcome.lot.part(set(outcome.lot.execution_ids) - failed_ids)
+    return split
 
 
-def _compose_all(ok: list[Job], results: dict[int, Any], *, now: datetime) -> dict[int, tuple[str, str]]:
-    """Each job's (title, body), rendered once per distinct answer and subscription wording.
-
-    Subscribers of one call with the same template, title, arguments and zone get
-    the same text: a batch of 500 renders a handful of messages, not 500.
-    """
+def _compose_all(outcomes: list[Outcome], *, now: datetime) -> list[tuple[str, str]]:
+    """Each lot's (title, body), rendered once per distinct answer and subscription wording."""
     rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
-    composed = {}
-    for job in ok:
-        sub, result = job.subscription, results[job.pk]
-        # results holds each answer for the whole loop: id() names it safely.
-        key = (id(result), sub.call_key, sub.template, sub.title, sub.timezone)
+    composed = []
+    for outcome in outcomes:
+        sub = outcome.lot.subscription
+        # Outcomes hold each answer for the whole run: id() names it safely.
+        key = (id(outcome.result), sub.call_key, sub.template, sub.title, sub.timezone)
         if key not in rendered:
-            rendered[key] = compose(sub, result, now=now)
-        composed[job.pk] = rendered[key]
+            rendered[key] = compose(sub, outcome.result, now=now)
+        composed.append(rendered[key])
     return composed
 
 
@@ -251,69 +265,74 @@ def _payload(tool: str, result: Any) -> dict[str, Any]:
     return payload
 
 
-def _write_back(batch_id: int, outcomes: dict[int, Outcome], *, now: datetime) -> set[int]:
+def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> list[tuple[Outcome, int]]:
     """One transaction: every execution's result, what it means for its subscription, the
-    retries' batches, and the end of this batch. Returns the executions written.
+    retries' batches, and the end of this batch. Returns each outcome with how many of its
+    executions were written.
 
     A result is written only over the state this run started from (still owed, the same
     attempt count): a run that outlived its lease and was taken over writes nothing twice.
     """
-    retries: dict[float, list[InsertedExecution]] = defaultdict(list)
-    # One new meta per (meta, attempts log) pair of objects: jobs share both (one tool call's
+    # One new meta per (meta, attempts log) pair of objects: lots share both (one tool call's
     # log, one event's alert), so a batch writes a handful of distinct metas, each sent once.
     metas: dict[tuple[int, int], dict[str, Any]] = {}
-    rows = []
-    for outcome in outcomes.values():
-        job = outcome.job
-        pair = (id(job.meta), id(outcome.attempts_log))
+    results = []
+    for outcome in outcomes:
+        lot = outcome.lot
+        pair = (id(lot.meta), id(outcome.attempts_log))
         if pair not in metas:
-            metas[pair] = {**job.meta, "attempts": [*job.meta.get("attempts", []), *outcome.attempts_log]}
-        meta = metas[pair]
-        finished: datetime | None = now
-        if outcome.status == ExecutionStatus.RETRYING:
-            finished = None
-            sub = job.subscription
-            route = queues.route_for_subscription(kind=sub.kind, priority=sub.priority)
-            retries[outcome.retry_in or 0.0].append(InsertedExecution(job.pk, sub.pk, outcome.status, route))
-        rows.append(
-            ResultRow(
-                job.pk,
+            metas[pair] = {**lot.meta, "attempts": [*lot.meta.get("attempts", []), *outcome.attempts_log]}
+        results.append(
+            LotResult(
+                lot.execution_ids,
                 outcome.status,
-                job.attempts,
+                lot.attempts,
                 outcome.error_kind,
                 outcome.error,
-                meta,
+                metas[pair],
                 now,
-                finished,
+                None if outcome.status == ExecutionStatus.RETRYING else now,
                 outcome.message,
                 outcome.tool_snapshot,
             )
         )
     with transaction.atomic():
-        written = set(write_results(rows))
-        _update_subscriptions([outcomes[pk] for pk in written])
+        written_ids = write_results(results)
+        everything = len(written_ids) == sum(len(outcome.lot.execution_ids) for outcome in outcomes)
+        written = [o if everything else _written_part(o, set(written_ids)) for o in outcomes]
+        _update_subscriptions(written)
+        retries: dict[float, list[InsertedExecution]] = defaultdict(list)
+        for outcome in written:
+            if outcome.status == ExecutionStatus.RETRYING:
+                sub = outcome.lot.subscription
+                route = queues.route_for_subscription(kind=sub.kind, priority=sub.priority)
+                retries[outcome.retry_in or 0.0] += [
+                    InsertedExecution(pk, sub_id, outcome.status, route)
+                    for pk, sub_id in zip(outcome.lot.execution_ids, outcome.lot.subscription_ids, strict=True)
+                ]
         for delay, batch in retries.items():
-            dispatch.enqueue([row for row in batch if row.id in written], countdown=delay, now=now)
+            dispatch.enqueue(batch, countdown=delay, now=now)
         ExecutionBatch.objects.filter(pk=batch_id).delete()
-    return written
+    return [(outcome, len(outcome.lot.execution_ids)) for outcome in written]
+
+
+def _written_part(outcome: Outcome, written_ids: set[int]) -> Outcome:
+    return dataclasses.replace(outcome, lot=outcome.lot.part(written_ids))
 
 
 def _update_subscriptions(outcomes: list[Outcome]) -> None:
-    # Only those with failures to forget: most succeeded last time too, and then there is nothing to write.
-    succeeded = {
-        o.job.subscription_id
-        for o in outcomes
-        if o.status == ExecutionStatus.SUCCEEDED and o.job.subscription.consecutive_failures
-    }
-    failed_permanently = {
-        o.job.subscription_id
-        for o in outcomes
-        if o.status == ExecutionStatus.FAILED and o.error_kind == ErrorKind.PERMANENT
-    }
-    finished = {
-        o.job.subscription_id
-        for o in outcomes
-        if o.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
-        and services.run_completes(o.job.subscription.kind, o.job.meta)
-    }
+    succeeded: set[int] = set()
+    failed_permanently: set[int] = set()
+    finished: set[int] = set()
+    for outcome in outcomes:
+        lot = outcome.lot
+        # Only those with failures to forget: most succeeded last time too, and then there is nothing to write.
+        if outcome.status == ExecutionStatus.SUCCEEDED and lot.subscription.consecutive_failures:
+            succeeded.update(lot.subscription_ids)
+        if outcome.status == ExecutionStatus.FAILED and outcome.error_kind == ErrorKind.PERMANENT:
+            failed_permanently.update(lot.subscription_ids)
+        if outcome.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED) and services.run_completes(
+            lot.subscription.kind, lot.meta
+        ):
+            finished.update(lot.subscription_ids)
     services.subscriptions_record_runs(succeeded=succeeded, failed_permanently=failed_permanently, finished=finished)

@@ -9,6 +9,7 @@ their idempotency keys, written back, retried by tier. It carries its event in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -148,26 +149,24 @@ class AlertResult(ToolResult):
     alert: dict[str, Any] = field(default_factory=dict)
 
 
-def event_results(executions: list[Any]) -> dict[int, AlertResult]:
-    """Results for the executions that carry an event (monitor alerts), by execution id; one query."""
-    carrying = [e for e in executions if isinstance(e.meta, dict) and e.meta.get("event_id")]
+def event_results(metas: Sequence[dict[str, Any]]) -> list[AlertResult | None]:
+    """The result each meta's event stands for (a monitor's alert), None where it carries none; one query.
+
+    The runner passes the metas of its lots: equal metas decoded to one object (the
+    same alert) share one result, so the runner renders their message once.
+    """
+    carrying = [meta for meta in metas if isinstance(meta, dict) and meta.get("event_id")]
     if not carrying:
-        return {}
-    events = Event.objects.in_bulk({e.meta["event_id"] for e in carrying})
-    results: dict[int, AlertResult] = {}
-    # Executions whose meta decoded to the same object (the same alert) share one result,
-    # so the runner renders their message once.
-    shared: dict[int, AlertResult] = {}
-    for execution in carrying:
-        event = events.get(execution.meta["event_id"])
-        if event is None:
-            continue
-        if id(execution.meta) not in shared:
-            shared[id(execution.meta)] = AlertResult(
-                event.payload, "fresh", event.observed_at, event.source, alert=execution.meta.get("alert", {})
+        return [None] * len(metas)
+    events = Event.objects.in_bulk({meta["event_id"] for meta in carrying})
+    shared: dict[int, AlertResult | None] = {}
+    for meta in carrying:
+        if id(meta) not in shared:
+            event = events.get(meta["event_id"])
+            shared[id(meta)] = event and AlertResult(
+                event.payload, "fresh", event.observed_at, event.source, alert=meta.get("alert", {})
             )
-        results[execution.pk] = shared[id(execution.meta)]
-    return results
+    return [shared.get(id(meta)) for meta in metas]
 
 
 def _shown(value: Any) -> str:

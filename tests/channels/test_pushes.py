@@ -35,7 +35,7 @@ def _pushes(*owners, urgent: bool = False) -> list[Push]:  # type: ignore[no-unt
     for owner in owners:
         sub = active_periodic(owner)
         run = Execution.objects.create(subscription=sub, fire_key="2026-01-01T00:00:00+00:00")
-        pushes.append(Push(run.pk, sub.pk, run.fire_key, TITLE, BODY, urgent, DATA))
+        pushes.append(Push([run.pk], [sub.pk], run.fire_key, TITLE, BODY, urgent, DATA))
     return pushes
 
 
@@ -44,7 +44,7 @@ def test_inbox_and_webhook_each_get_one_push_however_often_the_batch_is_delivere
     pushes = _pushes(alice, bob)
     with http_receiver() as receiver:
         hook = channel_create(owner=alice, kind="webhook", name="hook", config={"url": receiver.url})
-        Execution.objects.get(pk=pushes[0].execution_id).subscription.channels.add(hook)
+        Execution.objects.get(pk=pushes[0].execution_ids[0]).subscription.channels.add(hook)
 
         assert deliver_pushes(pushes) == []
         assert deliver_pushes(pushes) == []  # a redelivered batch: nothing new anywhere
@@ -53,10 +53,36 @@ def test_inbox_and_webhook_each_get_one_push_however_often_the_batch_is_delivere
     assert set(stored) == {alice.pk, bob.pk}
     assert (stored[bob.pk].title, stored[bob.pk].body, stored[bob.pk].data) == (TITLE, BODY, DATA)
     assert stored[alice.pk].key == delivery_key(
-        subscription_id=pushes[0].subscription_id, fire_key=pushes[0].fire_key, channel_id=inbox_channel_for(alice).pk
+        subscription_id=pushes[0].subscription_ids[0],
+        fire_key=pushes[0].fire_key,
+        channel_id=inbox_channel_for(alice).pk,
     )
     assert [json.loads(r.body)["data"]["data"] for r in receiver.requests] == [DATA]
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["sent", "sent", "sent"]
+
+
+def test_one_push_for_a_lot_of_executions_reaches_each_of_them_under_its_own_key(alice, bob) -> None:
+    runs = [push for owner in (alice, bob, alice) for push in _pushes(owner)]
+    lot = Push(
+        [p.execution_ids[0] for p in runs],
+        [p.subscription_ids[0] for p in runs],
+        runs[0].fire_key,
+        TITLE,
+        BODY,
+        False,
+        DATA,
+    )
+    assert deliver_pushes([lot]) == []
+    assert deliver_pushes([lot]) == []  # redelivered: nothing new
+    stored = InboxMessage.objects.order_by("execution_id")
+    assert [(m.execution_id, m.owner_id) for m in stored] == [
+        (p.execution_ids[0], owner.pk) for p, owner in zip(runs, (alice, bob, alice), strict=True)
+    ]
+    assert {m.key for m in stored} == {
+        delivery_key(subscription_id=p.subscription_ids[0], fire_key=p.fire_key, channel_id=inbox_channel_for(o).pk)
+        for p, o in zip(runs, (alice, bob, alice), strict=True)
+    }
+    assert Delivery.objects.filter(status="sent").count() == 3
 
 
 def test_a_disabled_channel_gets_nothing_and_no_ledger_row(alice, bob) -> None:
@@ -78,7 +104,7 @@ def test_an_owner_in_quiet_hours_is_held_and_an_urgent_push_goes_through(alice, 
     calm, urgent = _pushes(alice)[0], _pushes(bob, urgent=True)[0]
     assert deliver_pushes([calm, urgent]) == []
     assert list(InboxMessage.objects.values_list("owner_id", flat=True)) == [bob.pk]
-    assert Delivery.objects.get(execution_id=calm.execution_id).status == "held"
+    assert Delivery.objects.get(execution_id=calm.execution_ids[0]).status == "held"
 
 
 def test_an_owner_with_a_stream_open_hears_each_stored_push(alice, bob, django_capture_on_commit_callbacks) -> None:
@@ -94,7 +120,7 @@ def test_an_owner_with_a_stream_open_hears_each_stored_push(alice, bob, django_c
     finally:
         listener.close()
     events = [json.loads(message["data"]) for message in heard]
-    assert sorted(e["execution"] for e in events) == sorted([pushes[0].execution_id, pushes[2].execution_id])
+    assert sorted(e["execution"] for e in events) == sorted([pushes[0].execution_ids[0], pushes[2].execution_ids[0]])
     assert {(e["title"], e["body"], e["read_at"]) for e in events} == {(TITLE, BODY, None)}
     assert {e["id"] for e in events} == set(InboxMessage.objects.filter(owner=alice).values_list("id", flat=True))
 

@@ -253,15 +253,17 @@ def test_a_message_of_the_old_form_runs_nothing_and_leaves_the_work_to_its_batch
 
 
 def test_a_run_taken_over_after_its_lease_writes_nothing_over_the_one_that_finished(alice, settings) -> None:
-    from taskhub.executions.jobs import load_jobs
-    from taskhub.executions.rows import ResultRow, write_results
+    from taskhub.executions.jobs import load_lots
+    from taskhub.executions.rows import LotResult, write_results
 
     batch = _fan_out(active_periodic(alice))
     now = timezone.now()
-    [slow] = load_jobs(claim(batch, now=now))  # a worker takes it, then stalls past its lease
+    [slow] = load_lots(claim(batch, now=now))  # a worker takes it, then stalls past its lease
     later = now + timedelta(seconds=settings.EXECUTION_LEASE_S + 1)
     assert run_batch(batch, now=later) == {ExecutionStatus.SUCCEEDED: 1}  # another takes over and finishes
-    stale = ResultRow(slow.pk, ExecutionStatus.FAILED, slow.attempts, "temporary", "too late", {}, now, now, "", None)
+    stale = LotResult(
+        slow.execution_ids, ExecutionStatus.FAILED, slow.attempts, "temporary", "too late", {}, now, now, "", None
+    )
     assert write_results([stale]) == []  # the stalled worker's result lands on nothing
     execution = Execution.objects.get()
     assert (execution.status, execution.attempts, execution.error_message) == (ExecutionStatus.SUCCEEDED, 1, "")

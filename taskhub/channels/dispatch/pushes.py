@@ -1,8 +1,8 @@
 """A batch of executions' messages, each for every enabled channel of its subscription.
 
-``deliver_pushes`` is what the execution pipeline calls. It finds each push's
-channels itself, so a batch of a fan-out never becomes one Python object per
-(execution, channel):
+``deliver_pushes`` is what the execution pipeline calls, with one push per lot of
+executions that get the same message. It finds their channels itself, so a batch
+of a fan-out never becomes one Python object per (execution, channel):
 
 - on PostgreSQL, pushes to the inbox are stored by one statement that joins the
   batch to the subscriptions' channels, inserts the ledger rows (``sent``) and the
@@ -42,7 +42,6 @@ from taskhub.channels.models import (
     DeliveryStatus,
     InboxMessage,
     NotificationPreferences,
-    delivery_key_prefix,
 )
 from taskhub.core.bulk import ids_in, rows_relation
 from taskhub.subscriptions.models import Subscription
@@ -52,21 +51,23 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """One execution's message. Pushes with the same text share the same ``title``, ``body`` and ``data`` objects."""
+    """One message for executions of one fire key (a runner's lot): each of them gets it on the
+    enabled channels of its subscription. ``title``, ``body`` and ``data`` objects are shared
+    between the pushes of one render."""
 
-    execution_id: int
-    subscription_id: int
+    execution_ids: Sequence[int]
+    subscription_ids: Sequence[int]  # of each execution, in the same order
     fire_key: str
     title: str
     body: str
     urgent: bool
     data: dict[str, Any]
 
-    def to(self, channel_id: int) -> OutboundMessage:
-        """This push as ``deliver_messages`` takes it, for one channel."""
+    def to(self, execution_id: int, subscription_id: int, channel_id: int) -> OutboundMessage:
+        """This push to one of its executions, for one channel, as ``deliver_messages`` takes it."""
         return OutboundMessage(
-            self.execution_id,
-            self.subscription_id,
+            execution_id,
+            subscription_id,
             self.fire_key,
             channel_id,
             self.title,
@@ -76,16 +77,20 @@ class Push:
         )
 
 
+# (index of the push, execution id, subscription id, channel id): one message to deliver.
+Pair = tuple[int, int, int, int]
+
+
 def deliver_pushes(pushes: Sequence[Push]) -> list[DeliveryOutcome]:
-    """Deliver each push on its subscription's enabled channels; returns the failed deliveries only."""
-    if not pushes:
+    """Deliver each push on its executions' subscriptions' enabled channels; returns the failed deliveries only."""
+    if not any(push.execution_ids for push in pushes):
         return []
-    pairs: list[tuple[int, int]] | None = None
+    pairs: list[Pair] | None = None
     if connection.vendor == "postgresql" and (inbox_kinds := _inbox_kinds()):
         pairs = _store_inbox(pushes, inbox_kinds, now=timezone.now())
     if pairs is None:
         pairs = _all_pairs(pushes)
-    messages = [pushes[i].to(channel_id) for i, channel_id in pairs]
+    messages = [pushes[n].to(execution_id, sub_id, channel_id) for n, execution_id, sub_id, channel_id in pairs]
     return [outcome for outcome in deliver_messages(messages) if outcome.status == FAILED]
 
 
@@ -98,61 +103,59 @@ def _inbox_kinds() -> list[str]:
     ]
 
 
-def _all_pairs(pushes: Sequence[Push]) -> list[tuple[int, int]]:
-    """(index in ``pushes``, channel id) for every enabled channel of each push's subscription (one query)."""
-    by_subscription: dict[int, list[int]] = defaultdict(list)
-    for i, push in enumerate(pushes):
-        by_subscription[push.subscription_id].append(i)
+def _all_pairs(pushes: Sequence[Push]) -> list[Pair]:
+    """Every enabled channel of each push's executions' subscriptions (one query)."""
+    by_subscription: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for n, push in enumerate(pushes):
+        for execution_id, sub_id in zip(push.execution_ids, push.subscription_ids, strict=True):
+            by_subscription[sub_id].append((n, execution_id))
     through = Subscription.channels.through.objects.filter(
         subscription_id__in=ids_in(by_subscription), channel_id__in=Channel.objects.filter(enabled=True).values("id")
     )
     return [
-        (i, channel_id)
+        (n, execution_id, sub_id, channel_id)
         for sub_id, channel_id in through.values_list("subscription_id", "channel_id")
-        for i in by_subscription[sub_id]
+        for n, execution_id in by_subscription[sub_id]
     ]
 
 
+_EXECUTION_COLUMNS = (("execution_id", "bigint"), ("subscription_id", "bigint"), ("push", "int"))
 _PUSH_COLUMNS = (
-    ("i", "int"),
-    ("execution_id", "bigint"),
-    ("subscription_id", "bigint"),
-    ("key_prefix", ""),
+    ("push", "int"),
+    ("fire_key", ""),
     ("urgent", "boolean"),
-    ("render", "int"),
+    ("title", ""),
+    ("body", ""),
+    ("data", "jsonb"),
 )
-_RENDER_COLUMNS = (("render", "int"), ("title", ""), ("body", ""), ("data", "jsonb"))
 
 
-def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetime) -> list[tuple[int, int]] | None:
-    """Store the inbox pushes in one statement; the other (index, channel id) pairs, or None if it failed."""
-    renders: dict[tuple[int, int, int], int] = {}  # by the identity of the shared objects
-    render_rows: list[tuple[int, str, str, dict[str, Any]]] = []
-    push_rows = []
-    for i, push in enumerate(pushes):
-        shared = (id(push.title), id(push.body), id(push.data))
-        if shared not in renders:
-            renders[shared] = len(render_rows)
-            render_rows.append((len(render_rows), push.title[:200], push.body, push.data))
-        prefix = delivery_key_prefix(subscription_id=push.subscription_id, fire_key=push.fire_key)
-        push_rows.append((i, push.execution_id, push.subscription_id, prefix, push.urgent, renders[shared]))
-    p_source, p_params = rows_relation(_PUSH_COLUMNS, push_rows)
-    r_source, r_params = rows_relation(_RENDER_COLUMNS, render_rows)
+def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetime) -> list[Pair] | None:
+    """Store the inbox pushes in one statement; the other pairs, or None if it failed."""
+    execution_rows = [
+        (execution_id, sub_id, n)
+        for n, push in enumerate(pushes)
+        for execution_id, sub_id in zip(push.execution_ids, push.subscription_ids, strict=True)
+    ]
+    push_rows = [(n, p.fire_key, p.urgent, p.title[:200], p.body, p.data) for n, p in enumerate(pushes)]
+    e_source, e_params = rows_relation(_EXECUTION_COLUMNS, execution_rows)
+    p_source, p_params = rows_relation(_PUSH_COLUMNS, push_rows, shared=("title", "body", "data"))
     q = connection.ops.quote_name
     sql = f"""
-        WITH p AS (SELECT * FROM {p_source}), r AS (SELECT * FROM {r_source}),
+        WITH e AS (SELECT * FROM {e_source}), p AS (SELECT * FROM {p_source}),
         sc AS (
             SELECT subscription_id, channel_id FROM {q(Subscription.channels.through._meta.db_table)}
-            WHERE subscription_id = ANY(ARRAY(SELECT subscription_id FROM p))
+            WHERE subscription_id = ANY(ARRAY(SELECT subscription_id FROM e))
         ),
         c AS (
             SELECT id, owner_id, kind FROM {q(Channel._meta.db_table)}
             WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled
         ),
-        pairs AS (
-            SELECT p.i, p.execution_id, p.subscription_id, p.key_prefix || c.id AS key, c.id AS channel_id,
-                   c.owner_id, c.kind, p.urgent, p.render
-            FROM p JOIN sc ON sc.subscription_id = p.subscription_id JOIN c ON c.id = sc.channel_id
+        pairs AS (  -- the key is delivery_key(): subscription, fire key, channel
+            SELECT e.push, e.execution_id, e.subscription_id, c.id AS channel_id, c.owner_id, c.kind,
+                   e.subscription_id || ':' || p.fire_key || ':' || c.id AS key, p.urgent
+            FROM e JOIN p ON p.push = e.push
+                   JOIN sc ON sc.subscription_id = e.subscription_id JOIN c ON c.id = sc.channel_id
         ),
         quiet AS (  -- owners with quiet hours set (channels.quiet): decided per message by deliver_messages
             SELECT owner_id FROM {q(NotificationPreferences._meta.db_table)}
@@ -173,40 +176,42 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
         stored AS (
             INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, execution_id,
                                                           subscription_id, channel_id, created_at)
-            SELECT d.owner_id, d.key, r.title, r.body, d.urgent, r.data, d.execution_id, d.subscription_id,
+            SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, d.execution_id, d.subscription_id,
                    d.channel_id, %s
-            FROM direct d JOIN ledger l ON l.idempotency_key = d.key JOIN r ON r.render = d.render
+            FROM direct d JOIN ledger l ON l.idempotency_key = d.key JOIN p ON p.push = d.push
             ON CONFLICT (key) DO NOTHING
             RETURNING id, key, owner_id
         )
-        SELECT TRUE, d.i, s.id, s.owner_id FROM stored s JOIN direct d ON d.key = s.key
+        SELECT TRUE, d.push, d.execution_id, d.subscription_id, s.id, s.owner_id
+        FROM stored s JOIN direct d ON d.key = s.key
         UNION ALL
-        SELECT FALSE, pairs.i, pairs.channel_id, NULL FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
+        SELECT FALSE, pairs.push, pairs.execution_id, pairs.subscription_id, pairs.channel_id, NULL
+        FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
     """  # noqa: S608 - only our table names are interpolated; values are parameters
-    params = [*p_params, *r_params, inbox_kinds, DeliveryStatus.SENT, SUMMARY, now, now, now]
+    params = [*e_params, *p_params, inbox_kinds, DeliveryStatus.SENT, SUMMARY, now, now, now]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             # Every table is reached by index through = ANY(ARRAY(..)); what remains are joins of
-            # this batch's few hundred rows, which the planner, estimating one row for each
-            # inserting CTE, would otherwise nest into a quadratic loop.
+            # this batch's rows, which the planner, estimating one row for each inserting CTE,
+            # would otherwise nest into a quadratic loop.
             cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute(sql, params)
             rows = cursor.fetchall()
             cursor.execute("RESET enable_nestloop")
     except DatabaseError:
-        logger.exception("set-based inbox delivery rolled back", extra={"count": len(pushes)})
+        logger.exception("set-based inbox delivery rolled back", extra={"count": len(execution_rows)})
         return None
-    stored = [(i, pk, owner) for is_stored, i, pk, owner in rows if is_stored]
+    stored = [row[1:] for row in rows if row[0]]
     if stored:
         transaction.on_commit(
-            lambda: announce([owner for *_, owner in stored], lambda n: _event(pushes, stored[n], now))
+            lambda: announce([owner for *_, owner in stored], lambda i: _event(pushes, stored[i], now))
         )
-    return [(i, channel_id) for is_stored, i, channel_id, _ in rows if not is_stored]
+    return [row[1:5] for row in rows if not row[0]]
 
 
-def _event(pushes: Sequence[Push], stored: tuple[int, int, int], created_at: datetime) -> dict[str, Any]:
+def _event(pushes: Sequence[Push], stored: tuple[int, int, int, int, int], created_at: datetime) -> dict[str, Any]:
     """The live feed's view of a stored push: the inbox's own event of it."""
-    i, pk, owner = stored
-    push = pushes[i]
-    item = InboxItem(owner, "", push.title, push.body, push.urgent, push.data, push.execution_id, push.subscription_id)
+    n, execution_id, sub_id, pk, owner = stored
+    push = pushes[n]
+    item = InboxItem(owner, "", push.title, push.body, push.urgent, push.data, execution_id, sub_id)
     return event_of(item, pk, created_at)
