@@ -72,25 +72,26 @@ def _json_default() -> Callable[[Any], Any]:
 
 
 def rows_relation(
-    columns: Sequence[Column], rows: Sequence[Sequence[object]], *, shared: Collection[str] = ()
+    columns: Sequence[Column], rows: Sequence[Sequence[object]], *, shared: Collection[str] = (), name: str = "v"
 ) -> tuple[str, list[object]]:
-    """A FROM item named ``v`` holding ``rows`` (tuples in ``columns`` order), and its parameters.
+    """A FROM item named ``name`` holding ``rows`` (tuples in ``columns`` order), and its parameters.
 
     ``shared`` columns (text or jsonb) send each distinct value object once (module docstring).
     """
     if connection.vendor == "postgresql":
-        return _postgresql_relation(columns, rows, shared)
+        source, params = _postgresql_relation(columns, rows, shared)
+        return f"{source} AS {name}", params
     names = [name for name, _ in columns]
     payload = json.dumps([list(row) for row in rows], default=_json_default())
     # json_extract gives an object or array as its JSON text: how SQLite keeps a JSONField.
     picked = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
-    return f"(SELECT {picked} FROM json_each(%s)) AS v", [payload]  # noqa: S608 - names are ours
+    return f"(SELECT {picked} FROM json_each(%s)) AS {name}", [payload]  # noqa: S608 - names are ours
 
 
 def _postgresql_relation(
     columns: Sequence[Column], rows: Sequence[Sequence[object]], shared: Collection[str]
 ) -> tuple[str, list[object]]:
-    """The rows as ``json_to_recordset``; a shared column's rows carry an index into one jsonb
+    """The rows as a ``json_to_recordset`` subquery (unnamed); a shared column's rows carry an index into one jsonb
     array of its distinct values (NULL stays NULL).
 
     The arrays are constants of the statement: parsed once, then ``->`` / ``->>`` by
@@ -128,7 +129,7 @@ def _postgresql_relation(
         else:
             picked.append(f"r.{name}")
     params.append(json.dumps(records, default=default))
-    source = f"(SELECT {', '.join(picked)} FROM json_to_recordset(%s::json) AS r({inner})) AS v"  # noqa: S608
+    source = f"(SELECT {', '.join(picked)} FROM json_to_recordset(%s::json) AS r({inner}))"  # noqa: S608
     return source, params
 
 

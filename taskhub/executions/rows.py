@@ -234,20 +234,22 @@ def write_results(results: Sequence[LotResult]) -> list[int]:
     if not members:
         return []
     table = connection.ops.quote_name(Execution._meta.db_table)
-    m_source, m_params = rows_relation((("id", "bigint"), ("lot", "int")), members)
-    v_source, v_params = rows_relation(
+    m_source, m_params = rows_relation((("id", "bigint"), ("lot", "int")), members, name="m")
+    l_source, l_params = rows_relation(
         _RESULT_COLUMNS,
         [(n, *result[1:]) for n, result in enumerate(results)],
         shared=("meta", "message", "tool_snapshot"),
+        name="l",
     )
     assignments = ", ".join(f"{name} = v.{name}" for name, _ in _RESULT_COLUMNS[1:])
-    # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (m has an id too).
+    # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (v has an id too).
     returned = "t.id" if connection.vendor == "postgresql" else "id"
+    # The executions with their lot's columns are joined first, on their own (MATERIALIZED):
+    # the planner, left to join the table first, estimates one row and rescans the lots per row.
     sql = f"""
-        WITH m AS (SELECT * FROM {m_source}), v AS (SELECT * FROM {v_source})
-        UPDATE {table} AS t SET {assignments} FROM m JOIN v ON v.lot = m.lot
-        WHERE t.id = m.id AND {_STILL_OWED} RETURNING {returned}
+        WITH v AS MATERIALIZED (SELECT m.id, l.* FROM {m_source} JOIN {l_source} ON l.lot = m.lot)
+        UPDATE {table} AS t SET {assignments} FROM v WHERE t.id = v.id AND {_STILL_OWED} RETURNING {returned}
     """  # noqa: S608 - only our table name and column names are interpolated; values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*m_params, *v_params])
+        cursor.execute(sql, [*m_params, *l_params])
         return [pk for (pk,) in cursor.fetchall()]
