@@ -103,9 +103,15 @@ def _kept_id(to: str | type[models.Model]) -> models.ForeignKey:  # type: ignore
 class InboxMessage(models.Model):
     """A push kept in TaskHub for the user: read over REST and streamed live (SSE)."""
 
-    # Indexed by inbox_by_owner, which leads with it.
+    # Indexed by inbox_by_owner, which leads with it. Cascaded by the ORM, not checked by a
+    # database constraint: the check would share-lock the owner's row for every push, and two
+    # workers storing one user's messages would then share that lock (a multixact).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="inbox_messages",
+        db_index=False,
+        db_constraint=False,
     )
     # Where the message came from, kept as plain ids: the inbox is the user's archive and
     # outlives what produced it (a deleted subscription or channel leaves its messages as

@@ -9,14 +9,13 @@ calls, renders, pushes and writes back per lot; no step builds an object per row
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Aggregate, TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Aggregate, JSONField
 
 from taskhub.core.bulk import ids_in
 from taskhub.executions.models import IN_FLIGHT, Execution
@@ -70,69 +69,53 @@ class Lot:
 
 
 class _Members(Aggregate):
-    """``execution id:subscription id`` of every row of a group, comma-separated."""
+    """``[execution id, subscription id]`` of every row of a group, as one JSON array."""
 
-    function = "STRING_AGG"
-    template = "%(function)s(%(expressions)s, ',')"
-    output_field = TextField()
+    function = "JSON_AGG"
+    # As text, which JSONField decodes (psycopg would decode a json value itself).
+    template = "%(function)s(JSON_BUILD_ARRAY(%(expressions)s))::text"
+    output_field = JSONField()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+        return super().as_sql(
+            compiler, connection, function="JSON_GROUP_ARRAY", template="%(function)s(JSON_ARRAY(%(expressions)s))"
+        )
 
 
 _EXECUTION_FIELDS = ("fire_key", "attempts", "scheduled_for")
-_SUBSCRIPTION_FIELDS = ("status", "kind", "priority", "tool", "call_key", "template", "title", "timezone")
+# In LotSubscription's order.
+_SUBSCRIPTION_FIELDS = tuple(field.name for field in dataclasses.fields(LotSubscription))
 
 
 def load_lots(execution_ids: Iterable[int]) -> list[Lot]:
     """The executions of ``execution_ids`` still owed (queued or retrying), grouped into lots: one query.
 
-    JSON columns are compared and read as text, decoded once per distinct text: the
-    lots of one call share their arguments object, and most metas are the same empty
-    one. Lots share those objects; nothing may change them.
+    The database groups the rows (JSON columns by value) and sends each lot's columns
+    once, with its members' ids as one JSON array.
     """
     rows = (
         Execution.objects.filter(id__in=ids_in(execution_ids), status__in=IN_FLIGHT)
         .order_by()
-        .values(
+        .values_list(
             *_EXECUTION_FIELDS,
+            "meta",
             *(f"subscription__{name}" for name in _SUBSCRIPTION_FIELDS),
-            "subscription__consecutive_failures",
-            meta_text=Cast("meta", TextField()),
-            arguments_text=Cast("subscription__arguments", TextField()),
         )
-        .annotate(
-            members=_Members(
-                Concat(Cast("id", TextField()), Value(":", TextField()), Cast("subscription_id", TextField())),
-                output_field=TextField(),
-            )
-        )
+        .annotate(members=_Members("id", "subscription_id"))
     )
-    decoded: dict[str, Any] = {}
-
-    def decode(text: str) -> Any:
-        if text not in decoded:
-            decoded[text] = json.loads(text)
-        return decoded[text]
-
     lots = []
-    for row in rows:
-        pairs = sorted(tuple(map(int, member.split(":"))) for member in row["members"].split(","))
-        subscription = LotSubscription(
-            *(row[f"subscription__{name}"] for name in _SUBSCRIPTION_FIELDS[:4]),
-            decode(row["arguments_text"]),
-            *(row[f"subscription__{name}"] for name in _SUBSCRIPTION_FIELDS[4:]),
-            row["subscription__consecutive_failures"],
-        )
+    for *columns, members in rows:
+        fire_key, attempts, scheduled_for, meta, *subscription = columns
+        pairs = sorted(members)
         lots.append(
             Lot(
                 [e for e, _ in pairs],
                 [s for _, s in pairs],
-                row["fire_key"],
-                row["attempts"] + 1,
-                row["scheduled_for"],
-                decode(row["meta_text"]),
-                subscription,
+                fire_key,
+                attempts + 1,
+                scheduled_for,
+                meta,
+                LotSubscription(*subscription),
             )
         )
     lots.sort(key=lambda lot: lot.execution_ids[0])

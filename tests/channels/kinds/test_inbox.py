@@ -66,9 +66,9 @@ def test_messages_outlive_the_subscription_that_sent_them(alice, api_for) -> Non
 
 
 @pytest.mark.django_db
-def test_deleting_a_subscription_or_a_channel_takes_its_history_and_ledger_with_it(alice, api_for) -> None:
-    # The ledger and the executions name their rows without database constraints: the
-    # ORM's cascade is what removes them, through the same API calls a user makes.
+def test_deleting_a_subscription_a_channel_or_a_user_takes_what_hangs_on_it(alice, api_for) -> None:
+    # The ledger, the executions and the inbox name their rows without database constraints:
+    # the ORM's cascade is what removes them, through the same calls a user or the admin makes.
     _deliver(alice, 2)
     _deliver(alice, 1)
     first, second = Subscription.objects.filter(owner=alice).order_by("id")
@@ -83,6 +83,10 @@ def test_deleting_a_subscription_or_a_channel_takes_its_history_and_ledger_with_
     assert not Delivery.objects.exists()
     assert Execution.objects.filter(subscription=second).count() == 1
     assert InboxMessage.objects.filter(owner=alice).count() == 3
+
+    alice.delete()  # as the admin does
+    assert not InboxMessage.objects.exists()
+    assert not Execution.objects.exists()
 
 
 @pytest.mark.django_db
