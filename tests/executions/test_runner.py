@@ -116,6 +116,30 @@ def test_temporary_errors_back_off_10_20_40_seconds_then_fail_as_exhausted(alice
     assert len(execution.meta["attempts"]) == 4
 
 
+def test_a_delivery_failing_for_one_subscriber_retries_only_that_execution(alice, bob, settings) -> None:
+    from taskhub.channels.services import channel_create
+    from tests.channels.receivers import http_receiver
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1/32"]
+    subs = [active_periodic(owner) for owner in (alice, bob, alice)]  # one call, one wording: one lot
+    with http_receiver(status=503) as receiver:
+        subs[1].channels.add(channel_create(owner=bob, kind="webhook", name="hook", config={"url": receiver.url}))
+        batch = _fan_out(*subs)
+        now = timezone.now()
+        assert run_batch(batch, now=now) == {ExecutionStatus.SUCCEEDED: 2, ExecutionStatus.RETRYING: 1}
+        runs = {e.subscription_id: e for e in Execution.objects.all()}
+        assert runs[subs[1].pk].error_message.startswith("delivery failed")
+        assert (runs[subs[1].pk].error_kind, runs[subs[0].pk].status) == ("temporary", ExecutionStatus.SUCCEEDED)
+        assert InboxMessage.objects.count() == 3  # bob's inbox got it; only his webhook failed
+
+        receiver.status = 204
+        [retry] = waiting()
+        assert run_batch(retry, now=now + timedelta(seconds=10)) == {ExecutionStatus.SUCCEEDED: 1}
+    assert Execution.objects.get(subscription=subs[1]).attempts == 2
+    assert InboxMessage.objects.count() == 3  # the retry sent the webhook only
+    assert len(receiver.requests) == 2
+
+
 def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, tools_registry) -> None:
     from taskhub.subscriptions import services
 
