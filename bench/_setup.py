@@ -20,7 +20,12 @@ def bench_database() -> Iterator[None]:
     import django
 
     django.setup()
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+    from django.test.utils import (
+        setup_databases,
+        setup_test_environment,
+        teardown_databases,
+        teardown_test_environment,
+    )
 
     setup_test_environment()  # the test client's host, in-memory email
     from taskhub.core.redis import get_redis
@@ -31,6 +36,7 @@ def bench_database() -> Iterator[None]:
         yield
     finally:
         teardown_databases(config, verbosity=0)
+        teardown_test_environment()  # so a benchmark may use a second throw-away database
 
 
 def machine() -> str:

@@ -1,0 +1,154 @@
+"""The database floor of a push: the row work of the pipeline as bare SQL, no worker, no Python per row.
+
+    make bench BENCH=floor ARGS="--n 300000"                      # this schema
+    make bench BENCH=floor ARGS="--n 300000 --variant no-ledger"   # what-if: inbox rows as their own ledger
+
+A diagnostic, not the pipeline: it seeds N subscriptions like ``fanout``, runs the
+real fan-out (``fanout()``: execution and batch rows), then does what the runner
+does to the database for each batch (the ledger and inbox rows of ``deliver_pushes``,
+the write-back of ``write_results``) as two bare statements per batch from two
+connections, with a fixed message and tool answer of the pipeline's size. What it
+prints is the least CPU the database needs per push with this schema: the fan-out
+and the row work, in microseconds per push of the whole machine's CPU.
+
+``--variant`` also measures, in a second throw-away database in the same run, what a
+design change would save against this schema (the baseline, ``current``, always measured):
+``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
+``narrow`` stores no tool answer in executions and inbox rows (a reference would).
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from datetime import timedelta
+
+from _setup import bench_database, machine
+
+# The size of a weather forecast's answer and message in the fan-out bench (about 930 and 45 bytes).
+DATA = json.dumps(
+    {
+        "tool": "weather_forecast",
+        "result": {
+            "city": "X",
+            "days": [{"day": i, "text": "sunny, light breeze", "hi": 30, "lo": 20} for i in range(9)],
+        },
+        "status": "fresh",
+    }
+)
+BODY = "Weather for X: sunny, light breeze, 20-30°C"
+META = '{"attempts": [{"n": 1, "try": 1, "started_at": "2026-12-07T05:00:00+00:00"}]}'
+
+DELIVER = """
+    WITH e AS (SELECT e.id AS execution_id, e.subscription_id, e.subscription_id || ':' || e.fire_key || ':' AS prefix
+               FROM executions_execution e WHERE e.id = ANY(%(ids)s) AND e.status IN ('queued', 'retrying')),
+    sc AS (SELECT subscription_id, channel_id FROM subscriptions_subscription_channels
+           WHERE subscription_id = ANY(ARRAY(SELECT subscription_id FROM e))),
+    c AS (SELECT id, owner_id FROM channels_channel WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled),
+    pairs AS (SELECT e.execution_id, e.subscription_id, e.prefix || c.id AS key, c.id AS channel_id, c.owner_id
+              FROM e JOIN sc USING (subscription_id) JOIN c ON c.id = sc.channel_id){ledger}
+    INSERT INTO channels_inboxmessage (owner_id, key, title, body, urgent, data, execution_id, subscription_id,
+                                       channel_id, created_at)
+    SELECT d.owner_id, d.key, 'Weather', %(body)s, false, %(data)s::jsonb, d.execution_id, d.subscription_id,
+           d.channel_id, now()
+    FROM pairs d {join_ledger} ON CONFLICT (key) DO NOTHING
+"""
+LEDGER = """,
+    ledger AS (INSERT INTO channels_delivery (execution_id, channel_id, idempotency_key, status, attempts,
+                                              response_summary, error_kind, created_at, sent_at)
+               SELECT execution_id, channel_id, key, 'sent', 1, 'stored', '', now(), now() FROM pairs
+               ON CONFLICT DO NOTHING RETURNING idempotency_key)"""
+WRITE_BACK = """
+    UPDATE executions_execution SET status = 'succeeded', attempts = 1, started_at = now(), finished_at = now(),
+           message = %(body)s, tool_snapshot = %(data)s::jsonb, meta = %(meta)s::jsonb
+    WHERE id = ANY(%(ids)s) AND status IN ('queued', 'retrying')
+"""
+
+
+def _machine_cpu_s() -> float:
+    """Busy CPU-seconds of the whole machine so far (every process: the database's included)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / 100
+
+
+def measure(n: int, variant: str, connections: int) -> dict[str, float]:
+    """Seed, fan out and do the row work of ``n`` pushes in a throw-away database with ``variant``'s schema."""
+    with bench_database():
+        import psycopg
+        from django.core.management import call_command
+        from django.db import connection
+        from django.utils import timezone
+
+        from taskhub.executions.fanout import fanout, nominal_fire
+        from taskhub.executions.models import ExecutionBatch
+        from taskhub.subscriptions.models import Subscription
+
+        call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
+        data, body = ("{}", "") if variant == "narrow" else (DATA, BODY)
+        deliver = DELIVER.format(
+            ledger="" if variant == "no-ledger" else LEDGER,
+            join_ledger="" if variant == "no-ledger" else "JOIN ledger l ON l.idempotency_key = d.key",
+        )
+
+        schedule_id = Subscription.objects.values_list("schedule_id", flat=True).first()
+        tick = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now())
+        cpu = _machine_cpu_s()
+        pushes = fanout(schedule_id=schedule_id, now=tick + timedelta(seconds=1)).enqueued
+        fanout_cpu = _machine_cpu_s() - cpu
+
+        batches = [[int(pk) for pk in ids] for ids in ExecutionBatch.objects.values_list("execution_ids", flat=True)]
+        db = connection.settings_dict
+        dsn = f"host={db['HOST']} port={db['PORT']} dbname={db['NAME']} user={db['USER']}"
+
+        def work(mine: list[list[int]]) -> None:
+            with psycopg.connect(dsn) as conn:
+                for ids in mine:
+                    params = {"ids": ids, "body": body, "data": data, "meta": META}
+                    with conn.transaction(), conn.cursor() as cursor:
+                        cursor.execute("SET LOCAL enable_nestloop = off")
+                        cursor.execute(deliver, params)
+                        cursor.execute(WRITE_BACK, params)
+
+        threads = [threading.Thread(target=work, args=(batches[i::connections],)) for i in range(connections)]
+        cpu = _machine_cpu_s()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        rows_cpu = _machine_cpu_s() - cpu
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM channels_inboxmessage")
+            stored = cursor.fetchone()[0]
+        if stored != pushes:
+            raise SystemExit(f"only {stored}/{pushes} inbox rows stored")
+    floor = (fanout_cpu + rows_cpu) / pushes * 1e6
+    return {
+        "fanout_cpu_us_per_push": round(fanout_cpu / pushes * 1e6, 1),
+        "rows_cpu_us_per_push": round(rows_cpu / pushes * 1e6, 1),
+        "floor_cpu_us_per_push": round(floor, 1),
+        # A million pushes' CPU spread over both cores: the least time the database alone needs.
+        "floor_1m_on_2_cores_s": round(floor / 2, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--variant", choices=["current", "no-ledger", "narrow"], default="current")
+    parser.add_argument("--connections", type=int, default=2, help="as many as the fan-out bench's workers")
+    args = parser.parse_args()
+    figures: dict[str, object] = {"subscriptions": args.n}
+    for variant in dict.fromkeys(["current", args.variant]):  # the baseline first, in the same run
+        measured = measure(args.n, variant, args.connections)
+        figures.update({f"{variant}_{name}": value for name, value in measured.items()})
+        for name, value in measured.items():
+            print(f"{variant:10} {name:24} {value}")
+    figures["machine"] = machine()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
