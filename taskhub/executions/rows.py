@@ -150,41 +150,61 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
         **{f"key{i}": key for i, (key, _) in enumerate(keys)},
     }
     status = f"CASE WHEN f.current_fire AND {runs} THEN 'queued' ELSE 'missed' END"
-    sql = f"""
-        INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
-                             enqueued_at, error_kind, error_message, message, meta, created_at)
-        SELECT s.id, f.fire_key, {_uuid_sql()}, {status}, 0,
-               CASE WHEN f.current_fire THEN %(nominal)s END,
-               CASE WHEN {status} = 'queued' THEN %(now)s END,
-               '', '', '', '{{}}', %(now)s
+    # The bucket's subscriptions in (after, upto], a row per fire key. The insert hands out
+    # ids in (call_key, id) order, so batches cut from the returned rows hold a few calls each.
+    source = f"""
+        SELECT s.id AS subscription_id, s.priority, s.call_key, f.fire_key, f.current_fire, {status} AS status
         FROM {subs} s CROSS JOIN ({fires}) f
         WHERE s.schedule_id = %(schedule)s AND s.status = '{Status.ACTIVE}' AND s.kind = '{Kind.PERIODIC}'
           AND (s.call_key, s.id) > (%(after_key)s, %(after_id)s) AND (s.call_key, s.id) <= (%(upto_key)s, %(upto_id)s)
           AND (s.starts_at IS NULL OR s.starts_at <= %(nominal)s)
           AND (s.ends_at IS NULL OR s.ends_at >= %(nominal)s)
-        -- ids follow this order, so batches cut from the returned rows hold a few calls each
-        ORDER BY s.call_key, s.id, f.fire_key
-        ON CONFLICT (subscription_id, fire_key) DO NOTHING
-        RETURNING id, subscription_id, status
     """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
+
+    def insert_from(rows: str) -> str:
+        return f"""
+            INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
+                                 enqueued_at, error_kind, error_message, message, meta, created_at)
+            SELECT src.subscription_id, src.fire_key, {_uuid_sql()}, src.status, 0,
+                   CASE WHEN src.current_fire THEN %(nominal)s END,
+                   CASE WHEN src.status = 'queued' THEN %(now)s END,
+                   '', '', '', '{{}}', %(now)s
+            FROM {rows}
+            WHERE true  -- SQLite: tells the upsert's ON CONFLICT from a join's ON
+            ORDER BY src.call_key, src.subscription_id, src.fire_key
+            ON CONFLICT (subscription_id, fire_key) DO NOTHING
+            RETURNING id, subscription_id, fire_key, status
+        """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
+
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = sorted(cursor.fetchall())
-    # RETURNING sees only the new rows: one more indexed query for the routes (SQLite has no DML in a CTE).
-    queued = [sub_id for _, sub_id, row_status in returned if row_status == ExecutionStatus.QUEUED]
-    priorities = (
-        dict(Subscription.objects.filter(pk__in=ids_in(queued)).values_list("pk", "priority")) if queued else {}
-    )
-    return [
-        InsertedExecution(
-            pk,
-            sub_id,
-            row_status,
-            queues.route_for_subscription(kind=Kind.PERIODIC, priority=priorities[sub_id], lateness_s=tick.lateness_s)
-            if row_status == ExecutionStatus.QUEUED
-            else None,
+        if connection.vendor == "postgresql":
+            # RETURNING sees only the new rows: their subscriptions' priorities come from the
+            # source rows the insert read, kept by the CTE, not from a second read of the table.
+            cursor.execute(
+                f"""
+                WITH src AS MATERIALIZED ({source}), new AS ({insert_from("src")})
+                SELECT new.id, new.subscription_id, new.status, src.priority
+                FROM new JOIN src ON src.subscription_id = new.subscription_id AND src.fire_key = new.fire_key
+                """,  # noqa: S608 - only our SQL is interpolated
+                params,
+            )
+            returned = sorted(cursor.fetchall())
+        else:  # SQLite has no DML in a CTE: one more indexed query for the priorities.
+            cursor.execute(insert_from(f"({source}) AS src"), params)
+            inserted = sorted((pk, sub_id, row_status) for pk, sub_id, _, row_status in cursor.fetchall())
+            queued = [sub_id for _, sub_id, row_status in inserted if row_status == ExecutionStatus.QUEUED]
+            priorities = (
+                dict(Subscription.objects.filter(pk__in=ids_in(queued)).values_list("pk", "priority")) if queued else {}
+            )
+            returned = [(pk, sub_id, row_status, priorities.get(sub_id)) for pk, sub_id, row_status in inserted]
+    routes: dict[int, queues.Route] = {}  # by priority: a chunk's subscriptions have a few
+    for priority in {priority for *_, row_status, priority in returned if row_status == ExecutionStatus.QUEUED}:
+        routes[priority] = queues.route_for_subscription(
+            kind=Kind.PERIODIC, priority=priority, lateness_s=tick.lateness_s
         )
-        for pk, sub_id, row_status in returned
+    return [
+        InsertedExecution(pk, sub_id, row_status, routes[priority] if row_status == ExecutionStatus.QUEUED else None)
+        for pk, sub_id, row_status, priority in returned
     ]
 
 
