@@ -49,6 +49,18 @@ def test_fanout_creates_one_queued_execution_per_active_subscription_and_enqueue
     assert sorted(batch.execution_ids) == sorted(r.pk for r in rows)
 
 
+def test_an_urgent_subscription_goes_in_a_batch_ahead_of_the_others_of_its_bucket(alice, bob) -> None:
+    calm, urgent = active_periodic(alice, priority=0), active_periodic(bob, priority=2)
+    fanout_service.fanout(schedule_id=calm.schedule_id, now=TODAY_0800 + timedelta(seconds=1))
+    by_subscription = dict(Execution.objects.values_list("pk", "subscription_id"))
+    batches = {
+        by_subscription[batch.execution_ids[0]]: (batch.queue, batch.priority, len(batch.execution_ids))
+        for batch in ExecutionBatch.objects.all()
+    }
+    # Same queue, one step apart in its band per level of priority (0 is the most urgent step).
+    assert batches == {calm.pk: ("default", batches[urgent.pk][1] + 2, 1), urgent.pk: ("default", 3, 1)}
+
+
 def test_the_same_tick_fanned_out_again_creates_and_enqueues_nothing(
     alice, redis_db, django_capture_on_commit_callbacks
 ) -> None:
