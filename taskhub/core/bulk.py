@@ -196,15 +196,13 @@ def update_from_values(
     columns: Sequence[Column],
     rows: Sequence[Sequence[object]],
     guard: tuple[str, object] | None = None,
-    where: str = "",
     shared: Collection[str] = (),
 ) -> list[int]:
     """Set ``columns`` of each row named by id: ``rows`` are ``(id, *values)`` in ``columns`` order.
 
     ``guard=(column, value)`` updates only rows whose ``column`` equals ``value``
-    (a compare-and-set); ``where`` is a further condition over the row (``t``) and
-    its new values (``v``), ours, never user input. Returns the ids of the rows
-    updated. ``shared``: see the module docstring.
+    (a compare-and-set). Returns the ids of the rows updated. ``shared``: see the
+    module docstring.
     """
     if not rows:
         return []
@@ -215,8 +213,6 @@ def update_from_values(
     if guard is not None:
         condition += f" AND t.{guard[0]} = %s"
         params.append(model._meta.get_field(guard[0]).get_db_prep_value(guard[1], connection))
-    if where:
-        condition += f" AND ({where})"
     # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (v has an id too).
     returned = "t.id" if connection.vendor == "postgresql" else "id"
     sql = f"UPDATE {table} AS t SET {assignments} FROM {source} WHERE {condition} RETURNING {returned}"  # noqa: S608

@@ -17,7 +17,7 @@ STALE_NOTE = "\n(cached data: the source is not answering right now)"
 
 
 class Wording(Protocol):
-    """What a message is made of besides the answer: a ``Subscription`` or the runner's ``JobSubscription``."""
+    """What a message is made of besides the answer: a ``Subscription`` or the runner's ``LotSubscription``."""
 
     title: str
     timezone: str

@@ -107,11 +107,9 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
         outcome.result = alert
     _call_tools([outcome for outcome in runnable if outcome.result is None])
     outcomes += compose_and_deliver([outcome for outcome in runnable if outcome.result is not None], now=now)
-    written = _write_back(batch_id, outcomes, now=now)
     counts: dict[str, int] = defaultdict(int)
-    for outcome, n in written:
-        if n:  # a lot whose every delivery failed was split off whole: nothing is left of it
-            counts[outcome.status] += n
+    for outcome in _write_back(batch_id, outcomes, now=now):
+        counts[outcome.status] += len(outcome.lot.execution_ids)
     logger.info("batch finished", extra={"executions": len(ids), **counts})
     return dict(counts)
 
@@ -266,10 +264,10 @@ def _payload(tool: str, result: Any) -> dict[str, Any]:
     return payload
 
 
-def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> list[tuple[Outcome, int]]:
+def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> list[Outcome]:
     """One transaction: every execution's result, what it means for its subscription, the
-    retries' batches, and the end of this batch. Returns each outcome with how many of its
-    executions were written.
+    retries' batches, and the end of this batch. Returns the outcomes as written: each
+    lot cut to its executions written, and none left empty.
 
     A result is written only over the state this run started from (still owed, the same
     attempt count): a run that outlived its lease and was taken over writes nothing twice.
@@ -299,8 +297,11 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
         )
     with transaction.atomic():
         written_ids = write_results(results)
-        everything = len(written_ids) == sum(len(outcome.lot.execution_ids) for outcome in outcomes)
-        written = [o if everything else _written_part(o, set(written_ids)) for o in outcomes]
+        if len(written_ids) < sum(len(outcome.lot.execution_ids) for outcome in outcomes):
+            # Some were not owed any more (another run wrote them): only what was written counts.
+            kept = set(written_ids)
+            outcomes = [dataclasses.replace(o, lot=o.lot.part(kept)) for o in outcomes]
+        written = [outcome for outcome in outcomes if outcome.lot.execution_ids]
         _update_subscriptions(written)
         retries: dict[float, list[InsertedExecution]] = defaultdict(list)
         for outcome in written:
@@ -314,11 +315,7 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
         for delay, batch in retries.items():
             dispatch.enqueue(batch, countdown=delay, now=now)
         ExecutionBatch.objects.filter(pk=batch_id).delete()
-    return [(outcome, len(outcome.lot.execution_ids)) for outcome in written]
-
-
-def _written_part(outcome: Outcome, written_ids: set[int]) -> Outcome:
-    return dataclasses.replace(outcome, lot=outcome.lot.part(written_ids))
+    return written
 
 
 def _update_subscriptions(outcomes: list[Outcome]) -> None:

@@ -152,8 +152,8 @@ class AlertResult(ToolResult):
 def event_results(metas: Sequence[dict[str, Any]]) -> list[AlertResult | None]:
     """The result each meta's event stands for (a monitor's alert), None where it carries none; one query.
 
-    The runner passes the metas of its lots: equal metas decoded to one object (the
-    same alert) share one result, so the runner renders their message once.
+    The runner passes the metas of its lots: lots holding the same meta object share
+    one result, so the runner renders their message once.
     """
     carrying = [meta for meta in metas if isinstance(meta, dict) and meta.get("event_id")]
     if not carrying:
@@ -163,8 +163,10 @@ def event_results(metas: Sequence[dict[str, Any]]) -> list[AlertResult | None]:
     for meta in carrying:
         if id(meta) not in shared:
             event = events.get(meta["event_id"])
-            shared[id(meta)] = event and AlertResult(
-                event.payload, "fresh", event.observed_at, event.source, alert=meta.get("alert", {})
+            shared[id(meta)] = (
+                AlertResult(event.payload, "fresh", event.observed_at, event.source, alert=meta.get("alert", {}))
+                if event is not None
+                else None
             )
     return [shared.get(id(meta)) for meta in metas]
 
