@@ -22,19 +22,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core.bulk import ids_in
 from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
 from taskhub.executions.jobs import Lot, load_lots
 from taskhub.executions.message import compose, reworded
-from taskhub.executions.models import ExecutionBatch, ExecutionStatus
+from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, LotResult, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.subscriptions import services
-from taskhub.subscriptions.models import Kind, Priority
+from taskhub.subscriptions.models import Kind, Priority, Subscription
 from taskhub.subscriptions.states import Status
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
         return {}
     # Only the executions still queued or retrying: one that another run finished is not run again.
     outcomes = [Outcome(lot) for lot in load_lots(ids)]
+    if sum(len(outcome.lot.execution_ids) for outcome in outcomes) < len(ids):
+        _forget_orphans(set(ids).difference(*(outcome.lot.execution_ids for outcome in outcomes)))
 
     runnable = []
     for outcome in outcomes:
@@ -112,6 +115,17 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
         counts[outcome.status] += len(outcome.lot.execution_ids)
     logger.info("batch finished", extra={"executions": len(ids), **counts})
     return dict(counts)
+
+
+def _forget_orphans(execution_ids: set[int]) -> None:
+    """Delete the owed executions among ``execution_ids`` whose subscription is gone.
+
+    A fan-out that inserts while a subscription is being deleted can leave its
+    execution behind (references are kept by the ORM, not by a constraint that
+    would lock every subscription the fan-out reads): the run that meets it ends it.
+    """
+    gone = ~Exists(Subscription.objects.filter(pk=OuterRef("subscription_id")))
+    Execution.objects.filter(gone, id__in=ids_in(execution_ids), status__in=IN_FLIGHT).delete()
 
 
 def _call_tools(outcomes: list[Outcome]) -> None:

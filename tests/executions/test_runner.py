@@ -150,6 +150,20 @@ def test_a_subscription_paused_after_the_fan_out_is_skipped_at_run_time(alice, t
     assert faults.call_count("weather") == 0
 
 
+def test_an_execution_left_behind_by_a_deleted_subscription_is_ended_by_its_run(alice, bob) -> None:
+    kept, deleted = active_periodic(bob), active_periodic(alice)
+    batch = _fan_out(kept, deleted)
+    # What a fan-out racing the deletion leaves: the execution stays, its subscription is gone.
+    deleted.channels.clear()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Subscription._meta.db_table} WHERE id = %s", [deleted.pk])  # noqa: S608 - our table name
+
+    assert run_batch(batch) == {ExecutionStatus.SUCCEEDED: 1}
+    assert list(Execution.objects.values_list("subscription_id", flat=True)) == [kept.pk]
+    assert list(InboxMessage.objects.values_list("owner", flat=True)) == [bob.pk]
+    assert not ExecutionBatch.objects.exists()
+
+
 @pytest.fixture
 def wording(llm_stub, settings):  # type: ignore[no-untyped-def]
     settings.MESSAGE_WORDING = True
