@@ -206,16 +206,36 @@ def update_from_values(
     """
     if not rows:
         return []
-    table = connection.ops.quote_name(model._meta.db_table)
     source, params = rows_relation([("id", "bigint"), *columns], rows, shared=shared)
-    assignments = ", ".join(f"{name} = v.{name}" for name, _ in columns)
-    condition = "t.id = v.id"
+    condition = ""
     if guard is not None:
-        condition += f" AND t.{guard[0]} = %s"
+        condition = f"t.{guard[0]} = %s"
         params.append(model._meta.get_field(guard[0]).get_db_prep_value(guard[1], connection))
+    names = [name for name, _ in columns]
+    source = f"SELECT * FROM {source}"  # noqa: S608 - our SQL only
+    return update_from(model, columns=names, source=source, params=params, condition=condition)
+
+
+def update_from(
+    model: type[Model], *, columns: Sequence[str], source: str, params: Sequence[object], condition: str = ""
+) -> list[int]:
+    """Set ``columns`` of ``model``'s rows (``t``) from the rows of the query ``source`` (``v``) with their id.
+
+    ``source`` is our SQL (values are in ``params``) returning an ``id`` and ``columns``;
+    ``condition`` further limits the rows updated, in terms of ``t`` and ``v``. Returns
+    the ids of the rows updated. ``source`` is computed first, on its own
+    (MATERIALIZED): the planner, left to join the table first, can estimate one row and
+    rescan the source once per row.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+    where = f"t.id = v.id AND {condition}" if condition else "t.id = v.id"
     # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (v has an id too).
     returned = "t.id" if connection.vendor == "postgresql" else "id"
-    sql = f"UPDATE {table} AS t SET {assignments} FROM {source} WHERE {condition} RETURNING {returned}"  # noqa: S608
+    sql = f"""
+        WITH v AS MATERIALIZED ({source})
+        UPDATE {table} AS t SET {assignments} FROM v WHERE {where} RETURNING {returned}
+    """  # noqa: S608 - only our SQL is interpolated; values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import ids_in, insert_rows, param, rows_relation
+from taskhub.core.bulk import ids_in, insert_rows, param, rows_relation, update_from
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -253,7 +253,6 @@ def write_results(results: Sequence[LotResult]) -> list[int]:
     members = [(pk, n) for n, result in enumerate(results) for pk in result.execution_ids]
     if not members:
         return []
-    table = connection.ops.quote_name(Execution._meta.db_table)
     m_source, m_params = rows_relation((("id", "bigint"), ("lot", "int")), members, name="m")
     l_source, l_params = rows_relation(
         _RESULT_COLUMNS,
@@ -261,15 +260,10 @@ def write_results(results: Sequence[LotResult]) -> list[int]:
         shared=("meta", "message", "tool_snapshot"),
         name="l",
     )
-    assignments = ", ".join(f"{name} = v.{name}" for name, _ in _RESULT_COLUMNS[1:])
-    # RETURNING sees only the updated table on SQLite; PostgreSQL needs the alias (v has an id too).
-    returned = "t.id" if connection.vendor == "postgresql" else "id"
-    # The executions with their lot's columns are joined first, on their own (MATERIALIZED):
-    # the planner, left to join the table first, estimates one row and rescans the lots per row.
-    sql = f"""
-        WITH v AS MATERIALIZED (SELECT m.id, l.* FROM {m_source} JOIN {l_source} ON l.lot = m.lot)
-        UPDATE {table} AS t SET {assignments} FROM v WHERE t.id = v.id AND {_STILL_OWED} RETURNING {returned}
-    """  # noqa: S608 - only our table name and column names are interpolated; values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*m_params, *l_params])
-        return [pk for (pk,) in cursor.fetchall()]
+    return update_from(
+        Execution,
+        columns=[name for name, _ in _RESULT_COLUMNS[1:]],
+        source=f"SELECT m.id, l.* FROM {m_source} JOIN {l_source} ON l.lot = m.lot",  # noqa: S608 - our SQL only
+        params=[*m_params, *l_params],
+        condition=_STILL_OWED,
+    )
