@@ -67,6 +67,7 @@ TASK_QUEUES: dict[str, str] = {
     "taskhub.execute_batch": DEFAULT,
     "taskhub.reconcile": LOW,
     "taskhub.sweep_due": HIGH,
+    "taskhub.prune_history": LOW,
     "taskhub.channels.release_held": LOW,
     "tools.preheat": LOW,
     "taskhub.monitoring.poll": HIGH,

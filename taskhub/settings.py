@@ -163,6 +163,10 @@ MAX_MISSED_FIRES = env.int("MAX_MISSED_FIRES", default=24)
 SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
 # A run taken this many times by workers that died with it fails for good instead of being sent again.
 EXECUTION_MAX_LOST_RUNS = env.int("EXECUTION_MAX_LOST_RUNS", default=3)
+# History is deleted once this old (0 keeps it for ever): finished executions with their
+# ledger rows, matched events and old schedule fires; inbox messages by their own setting.
+EXECUTION_RETENTION_DAYS = env.int("EXECUTION_RETENTION_DAYS", default=30)
+INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=90)
 
 # --- Monitoring -------------------------------------------------------------
 # A monitor's tool call is polled at the tightest interval its monitors ask, never more often than this.

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from taskhub.core import diagnostics
 from taskhub.executions import fanout as fanout_service
-from taskhub.executions import reconciler, runner, sweeper
+from taskhub.executions import reconciler, retention, runner, sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +48,9 @@ def reconcile() -> int:
 def sweep_due() -> int:
     """Beat's sweep of due one-off reminders."""
     return sweeper.sweep_due()
+
+
+@shared_task(name="taskhub.prune_history")
+def prune_history() -> dict[str, int]:
+    """Beat's deletion of history past its retention (``EXECUTION_RETENTION_DAYS``, ``INBOX_RETENTION_DAYS``)."""
+    return vars(retention.prune_history())

@@ -111,6 +111,7 @@ def sync_bucket(schedule_id: int) -> None:
 MAINTENANCE: dict[str, tuple[str, int, str]] = {
     "maintenance:reconcile": ("taskhub.reconcile", 60, queues.LOW),
     "maintenance:sweep-due": ("taskhub.sweep_due", 5, queues.HIGH),
+    "maintenance:prune-history": ("taskhub.prune_history", 600, queues.LOW),
     "monitoring:poll": ("taskhub.monitoring.poll", settings.MONITOR_POLL_TICK_S, queues.HIGH),
     # (named as its first data migration created it, so that row is kept up to date)
     "channels: release held deliveries": ("taskhub.channels.release_held", 60, queues.LOW),
@@ -118,7 +119,7 @@ MAINTENANCE: dict[str, tuple[str, int, str]] = {
 
 
 def ensure_maintenance_entries() -> None:
-    """The few fixed beat entries (reconciler, one-off sweeper); idempotent, run after every migrate."""
+    """The fixed beat entries (``MAINTENANCE``); idempotent, run after every migrate."""
     from django_celery_beat.models import IntervalSchedule
 
     for name, (task, seconds, queue) in MAINTENANCE.items():

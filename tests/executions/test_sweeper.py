@@ -52,7 +52,7 @@ def test_a_reminder_found_after_long_downtime_is_missed_and_completed(
     assert sub.status == "completed"
 
 
-def test_migrate_installs_the_reconciler_and_the_sweeper_beat_entries() -> None:
+def test_migrate_installs_the_reconciler_sweeper_and_pruning_beat_entries() -> None:
     entries = {p.name: p for p in PeriodicTask.objects.filter(name__startswith="maintenance:")}
     assert (entries["maintenance:reconcile"].task, entries["maintenance:reconcile"].queue) == (
         "taskhub.reconcile",
@@ -60,3 +60,5 @@ def test_migrate_installs_the_reconciler_and_the_sweeper_beat_entries() -> None:
     )
     assert entries["maintenance:sweep-due"].interval.every == 5
     assert entries["maintenance:sweep-due"].priority == 0
+    prune = entries["maintenance:prune-history"]
+    assert (prune.task, prune.queue, prune.interval.every) == ("taskhub.prune_history", "low", 600)

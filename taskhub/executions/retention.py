@@ -1,0 +1,93 @@
+"""History older than its retention is deleted, a chunk at a time, by one beat entry.
+
+Every push leaves rows behind: its execution, its ledger rows (``Delivery``), its
+inbox message, and for an alert the event it came from. A million daily pushes
+would grow the database by a few GB a day for ever; ``prune_history`` keeps it
+to what the retention settings ask (``EXECUTION_RETENTION_DAYS``,
+``INBOX_RETENTION_DAYS``; 0 keeps everything).
+
+Rows are walked from the oldest by primary key (ids grow with time): each table
+is read from its start until the first row newer than its cutoff, so a run reads
+what it deletes plus one chunk, whatever the size of the table, and needs no
+index of its own. What is still at work is kept however old it is: an owed
+execution, one with a delivery not yet final, an event not yet matched, and the
+latest fire of each schedule (how missed fires are found after downtime).
+Deletions go through the ORM, which removes what hangs on a row (an execution's
+ledger rows) as the user's own deletions do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Model, OuterRef, Q
+from django.utils import timezone as djtz
+
+from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
+from taskhub.core.bulk import ids_in
+from taskhub.executions.models import IN_FLIGHT, Execution, ScheduleFire
+from taskhub.monitoring.models import Event
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 5_000
+# Rows deleted per table per run at most: a run stays short, the next one goes on.
+RUN_LIMIT = 100_000
+
+_UNFINISHED_DELIVERY = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    executions: int = 0
+    inbox_messages: int = 0
+    events: int = 0
+    schedule_fires: int = 0
+
+
+def prune_history(*, now: datetime | None = None, chunk: int = CHUNK, limit: int = RUN_LIMIT) -> Pruned:
+    """Delete the executions (with their ledger rows), inbox messages, events and fires past their retention."""
+    now = now or djtz.now()
+    counts: dict[str, int] = {}
+    if days := settings.EXECUTION_RETENTION_DAYS:
+        cutoff = now - timedelta(days=days)
+        delivering = Delivery.objects.filter(execution_id=OuterRef("pk"), status__in=_UNFINISHED_DELIVERY)
+        newer_fire = ScheduleFire.objects.filter(schedule_id=OuterRef("schedule_id"), fire_at__gt=OuterRef("fire_at"))
+        finished = [~Q(status__in=IN_FLIGHT), ~Exists(delivering)]
+        counts["executions"] = _prune(Execution, "created_at", cutoff, finished, chunk, limit)
+        counts["events"] = _prune(Event, "received_at", cutoff, [Q(done_at__isnull=False)], chunk, limit)
+        counts["schedule_fires"] = _prune(ScheduleFire, "created_at", cutoff, [Exists(newer_fire)], chunk, limit)
+    if days := settings.INBOX_RETENTION_DAYS:
+        counts["inbox_messages"] = _prune(InboxMessage, "created_at", now - timedelta(days=days), [], chunk, limit)
+    pruned = Pruned(**counts)
+    if any(vars(pruned).values()):
+        logger.info("history pruned", extra={f"pruned_{name}": n for name, n in vars(pruned).items()})
+    return pruned
+
+
+def _prune(model: type[Model], stamp: str, cutoff: datetime, done: Sequence[Q | Exists], chunk: int, limit: int) -> int:
+    """Delete up to ``limit`` of ``model``'s rows stamped before ``cutoff`` that are ``done``, oldest first.
+
+    Returns how many were deleted (rows hanging on them, removed by the ORM, not counted).
+    """
+    deleted = 0
+    after = 0
+    while deleted < limit:
+        size = min(chunk, limit - deleted)
+        rows = list(model.objects.filter(pk__gt=after).order_by("pk").values_list("pk", stamp)[:size])
+        # The old rows at the start: the first newer row ends the walk.
+        end = next((i for i, (_, at) in enumerate(rows) if at >= cutoff), len(rows))
+        old = [pk for pk, _ in rows[:end]]
+        if old:
+            with transaction.atomic():
+                _, counts = model.objects.filter(*done, pk__in=ids_in(old)).only("pk").delete()
+            deleted += counts.get(model._meta.label, 0)
+            after = old[-1]
+        if len(old) < len(rows) or len(rows) < size:
+            break
+    return deleted

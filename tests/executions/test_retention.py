@@ -1,0 +1,110 @@
+"""History past its retention is deleted; what is still at work, and recent history, stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Model
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule
+
+from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
+from taskhub.executions.fanout import fanout, nominal_fire
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.retention import Pruned, prune_history
+from taskhub.executions.runner import run_batch
+from taskhub.monitoring.models import Event
+from tests.batches import waiting
+from tests.factories import active_periodic
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
+
+
+@pytest.fixture(autouse=True)
+def retention(settings):  # type: ignore[no-untyped-def]
+    settings.EXECUTION_RETENTION_DAYS = 30
+    settings.INBOX_RETENTION_DAYS = 90
+    return settings
+
+
+def _fan_out(*subs, run: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """A tick of the subscriptions' bucket, on time, and (``run``) its batch run: executions, ledger and inbox rows."""
+    on_time = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
+    fanout(schedule_id=subs[0].schedule_id, now=on_time)
+    if run:
+        [batch] = waiting()
+        run_batch(batch)
+
+
+def _age(model: type[Model], days: int, stamp: str = "created_at", **lookup: object) -> None:
+    model.objects.filter(**lookup).update(**{stamp: timezone.now() - timedelta(days=days)})
+
+
+def test_executions_with_their_ledger_and_inbox_messages_go_once_past_their_retention(alice, bob) -> None:
+    old, recent = active_periodic(alice), active_periodic(bob)
+    _fan_out(old, recent)
+    _age(Execution, 31, subscription_id=old.pk)
+    _age(InboxMessage, 31, owner=alice)
+
+    assert prune_history() == Pruned(executions=1)
+    assert list(Execution.objects.values_list("subscription_id", flat=True)) == [recent.pk]
+    assert list(Delivery.objects.values_list("execution__subscription_id", flat=True)) == [recent.pk]
+    assert InboxMessage.objects.count() == 2  # the inbox keeps 90 days
+
+    _age(InboxMessage, 91, owner=alice)
+    assert prune_history() == Pruned(inbox_messages=1)
+    assert list(InboxMessage.objects.values_list("owner", flat=True)) == [bob.pk]
+    assert prune_history() == Pruned()
+
+
+def test_old_work_still_owed_or_still_delivering_is_kept_and_the_walk_goes_past_it(alice) -> None:
+    owed, delivering, done = (active_periodic(alice) for _ in range(3))
+    _fan_out(owed, delivering, done, run=False)
+    _age(Execution, 40)
+    Execution.objects.exclude(subscription_id=owed.pk).update(status=ExecutionStatus.SUCCEEDED)
+    held = Execution.objects.get(subscription_id=delivering.pk)
+    Delivery.objects.create(
+        execution=held, channel=delivering.channels.get(), idempotency_key="held", status=DeliveryStatus.HELD
+    )
+    _, matching = (
+        Event.objects.create(source="poll", dedupe_id=name, key="k", tool="t", observed_at=timezone.now(), done_at=at)
+        for name, at in (("matched", timezone.now()), ("matching", None))
+    )
+    _age(Event, 40, stamp="received_at")
+
+    assert prune_history() == Pruned(executions=1, events=1)
+    assert set(Execution.objects.values_list("subscription_id", flat=True)) == {owed.pk, delivering.pk}
+    assert list(Event.objects.values_list("pk", flat=True)) == [matching.pk]
+
+
+def test_a_run_deletes_at_most_its_limit_and_the_next_run_goes_on(alice) -> None:
+    subs = [active_periodic(alice) for _ in range(5)]
+    _fan_out(*subs)
+    _age(Execution, 31)
+
+    assert prune_history(chunk=2, limit=3).executions == 3
+    assert prune_history(chunk=2, limit=3).executions == 2
+    assert not Execution.objects.exists()
+    assert not Delivery.objects.exists()
+
+
+def test_the_latest_fire_of_each_schedule_is_kept_however_old() -> None:
+    schedule = CrontabSchedule.objects.create(minute="0", hour="8", timezone="Asia/Shanghai")
+    start = timezone.now() - timedelta(days=60)
+    for day in range(3):
+        ScheduleFire.objects.create(schedule=schedule, fire_at=start + timedelta(days=day))
+    _age(ScheduleFire, 50)
+
+    assert prune_history() == Pruned(schedule_fires=2)
+    assert list(ScheduleFire.objects.values_list("fire_at", flat=True)) == [start + timedelta(days=2)]
+
+
+def test_a_retention_of_zero_keeps_everything(alice, retention) -> None:
+    retention.EXECUTION_RETENTION_DAYS = retention.INBOX_RETENTION_DAYS = 0
+    _fan_out(active_periodic(alice))
+    _age(Execution, 3650)
+    _age(InboxMessage, 3650)
+
+    assert prune_history() == Pruned()
+    assert (Execution.objects.count(), Delivery.objects.count(), InboxMessage.objects.count()) == (1, 1, 1)
