@@ -271,6 +271,10 @@ def cmd_run(_: list[str]) -> int:
         tools_port = os.environ.get("TOOLS_PORT", "8100")
         env = _env(REDIS_URL=redis_url, WEB_PORT=web_port, FLOWER_PORT=flower_port, TOOLS_PORT=tools_port)
         env.setdefault("TOOLS_BASE_URL", f"http://127.0.0.1:{tools_port}")
+        # Every process writes its metrics here; the web's /metrics adds them up. Counts start afresh.
+        metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR / "metrics")))
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
@@ -279,6 +283,7 @@ def cmd_run(_: list[str]) -> int:
             password = (VAR / "admin_password").read_text().strip() if (VAR / "admin_password").exists() else ""
             env["FLOWER_BASIC_AUTH"] = f"{env.get('DEMO_ADMIN_USERNAME', 'admin')}:{password or 'admin'}"
         say(f"web     http://127.0.0.1:{web_port}/  (admin /admin/, API /api/v1/, docs /api/docs/, health /healthz)")
+        say(f"metrics http://127.0.0.1:{web_port}/metrics  (Prometheus: every process of this run)")
         say(f"flower  http://127.0.0.1:{flower_port}/  (same credentials as the admin)")
         say(f"tools   http://127.0.0.1:{tools_port}/weather/mcp, /fuel/mcp  (MCP over streamable HTTP)")
         say(f"redis   {redis_url}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, task_prerun, worker_process_init
+from celery.signals import setup_logging, task_prerun, worker_init, worker_process_init
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
@@ -95,3 +95,11 @@ def _init_worker_process(**_: object) -> None:
     from taskhub.obs.sentry import init_sentry
 
     init_sentry()
+
+
+@worker_init.connect
+def _init_worker(**_: object) -> None:
+    """The worker's main process serves its pool's metrics on ``METRICS_PORT``, if set."""
+    from taskhub.obs.metrics import serve_worker_metrics
+
+    serve_worker_metrics()

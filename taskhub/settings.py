@@ -228,6 +228,8 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json | console
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# GET /metrics (Prometheus) asks for "Authorization: Bearer <this>" when set; open when empty.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- LLM (optional) -------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

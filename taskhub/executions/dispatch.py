@@ -14,6 +14,7 @@ from django.utils import timezone as djtz
 
 from taskhub import queues
 from taskhub.executions.models import ExecutionBatch
+from taskhub.obs import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +74,4 @@ def send(batches: Sequence[ExecutionBatch], *, countdown: float | None = None) -
     for batch in batches:
         route = queues.Route(queue=batch.queue, priority=batch.priority)
         execute_batch.apply_async(args=[batch.pk], countdown=countdown, **route.options())
+        metrics.SENT.inc(len(batch.execution_ids))

@@ -27,6 +27,7 @@ from django_celery_beat.models import CrontabSchedule
 from taskhub.executions import dispatch
 from taskhub.executions.models import ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import Position, Tick, insert_tick_executions
+from taskhub.obs import metrics
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.scheduling import cron_of
@@ -83,7 +84,17 @@ def fanout(
 
     The tick is the latest fire at ``now``, or ``fire_at`` when resuming a fan-out cut short.
     """
-    now = now or djtz.now()
+    with metrics.FANOUT_SECONDS.time():
+        result = _fanout(schedule_id, now=now or djtz.now(), fire_at=fire_at, chunk_size=chunk_size)
+    metrics.EXECUTIONS.labels(ExecutionStatus.MISSED).inc(result.missed)
+    # LogRecord reserves "created": prefix the counts.
+    logger.info(
+        "fan-out done", extra={"schedule_id": schedule_id, **{f"fanout_{k}": v for k, v in vars(result).items()}}
+    )
+    return result
+
+
+def _fanout(schedule_id: int, *, now: datetime, fire_at: datetime | None, chunk_size: int | None) -> FanoutResult:
     chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
     schedule = CrontabSchedule.objects.get(pk=schedule_id)
     cron, tz = cron_of(schedule), str(schedule.timezone)
@@ -112,12 +123,7 @@ def fanout(
         missed_rows += len(inserted) - len(to_run)
     _complete_ended(schedule_id, nominal)
     ScheduleFire.objects.filter(schedule_id=schedule_id, fire_at=nominal).update(completed_at=djtz.now())
-    result = FanoutResult(key, total, created, enqueued, missed_rows)
-    # LogRecord reserves "created": prefix the counts.
-    logger.info(
-        "fan-out done", extra={"schedule_id": schedule_id, **{f"fanout_{k}": v for k, v in vars(result).items()}}
-    )
-    return result
+    return FanoutResult(key, total, created, enqueued, missed_rows)
 
 
 def _chunk_end(schedule_id: int, *, after: Position, size: int) -> tuple[Position, int] | None:

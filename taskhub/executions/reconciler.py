@@ -28,6 +28,7 @@ from taskhub.core.errors import ErrorKind
 from taskhub.executions import dispatch
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.executions.rows import InsertedExecution
+from taskhub.obs import metrics
 from taskhub.subscriptions import services
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def _give_up(execution_ids: list[int], *, now: datetime) -> None:
         error_message=f"the run was lost {limit} times (its worker died or was killed each time): given up",
         finished_at=now,
     )
+    metrics.EXECUTIONS.labels(ExecutionStatus.FAILED).inc(len(rows))
     subscriptions = {sub_id for _, sub_id, _, _ in rows}
     finished = {sub_id for _, sub_id, kind, meta in rows if services.run_completes(kind, meta)}
     services.subscriptions_record_runs(succeeded=set(), failed_permanently=subscriptions, finished=finished)

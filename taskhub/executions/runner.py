@@ -34,6 +34,7 @@ from taskhub.executions.message import compose, reworded
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus
 from taskhub.executions.rows import InsertedExecution, LotResult, write_results
 from taskhub.monitoring.alerts import event_results
+from taskhub.obs import metrics
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Priority, Subscription
 from taskhub.subscriptions.states import Status
@@ -91,6 +92,15 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
     ids = claim(batch_id, now=now)
     if not ids:
         return {}
+    with metrics.BATCH_SECONDS.time():
+        counts = _run(batch_id, ids, now=now)
+    for status, count in counts.items():
+        metrics.EXECUTIONS.labels(status).inc(count)
+    logger.info("batch finished", extra={"executions": len(ids), **counts})
+    return counts
+
+
+def _run(batch_id: int, ids: list[int], *, now: datetime) -> dict[str, int]:
     # Only the executions still queued or retrying: one that another run finished is not run again.
     outcomes = [Outcome(lot) for lot in load_lots(ids)]
     if sum(len(outcome.lot.execution_ids) for outcome in outcomes) < len(ids):
@@ -113,7 +123,6 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for outcome in _write_back(batch_id, outcomes, now=now):
         counts[outcome.status] += len(outcome.lot.execution_ids)
-    logger.info("batch finished", extra={"executions": len(ids), **counts})
     return dict(counts)
 
 

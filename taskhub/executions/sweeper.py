@@ -21,6 +21,7 @@ from taskhub.executions import dispatch
 from taskhub.executions.fanout import fire_key, runs_now
 from taskhub.executions.models import ExecutionStatus
 from taskhub.executions.rows import NewExecution, insert_executions
+from taskhub.obs import metrics
 from taskhub.subscriptions import services
 from taskhub.subscriptions.models import Kind, Subscription
 from taskhub.subscriptions.states import Status
@@ -52,6 +53,7 @@ def sweep_due(*, now: datetime | None = None, limit: int | None = None) -> int:
         to_run = [row for row in inserted if row.status == ExecutionStatus.QUEUED]
         missed = {row.subscription_id for row in inserted if row.status == ExecutionStatus.MISSED}
         dispatch.enqueue(to_run, now=now)
+        metrics.EXECUTIONS.labels(ExecutionStatus.MISSED).inc(len(missed))
         if missed:
             transaction.on_commit(
                 lambda: services.subscriptions_after_runs(to_complete=missed, failed_permanently=set())

@@ -12,7 +12,10 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 CACHE_HITS = Counter("taskhub_tool_cache_hits_total", "Cache hits by level", ["server", "level"])
-BREAKER_STATE = Gauge("taskhub_tool_breaker_state", "0 closed, 1 half-open, 2 open", ["server"])
+# Across processes (PROMETHEUS_MULTIPROC_DIR): the state a process saw last.
+BREAKER_STATE = Gauge(
+    "taskhub_tool_breaker_state", "0 closed, 1 half-open, 2 open", ["server"], multiprocess_mode="mostrecent"
+)
 LIMITER_WAIT = Histogram(
     "taskhub_tool_limiter_wait_seconds",
     "Time spent waiting for the rate limiter",

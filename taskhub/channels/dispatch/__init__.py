@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,6 +53,7 @@ from taskhub.channels.models import Channel, Delivery, DeliveryStatus, delivery_
 from taskhub.channels.quiet import quiet_owners
 from taskhub.core.bulk import update_from_values
 from taskhub.core.errors import ErrorKind
+from taskhub.obs import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def deliver_messages(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcom
     outcomes: list[DeliveryOutcome] = []
     for start in range(0, len(messages), BATCH_SIZE):
         outcomes.extend(_deliver_batch(messages[start : start + BATCH_SIZE]))
+    for status, count in Counter(outcome.status for outcome in outcomes).items():
+        metrics.PUSHES.labels(status).inc(count)
     return outcomes
 
 

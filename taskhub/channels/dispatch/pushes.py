@@ -32,7 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from taskhub.channels import kinds
-from taskhub.channels.dispatch import FAILED, DeliveryOutcome, OutboundMessage, deliver_messages
+from taskhub.channels.dispatch import FAILED, SENT, DeliveryOutcome, OutboundMessage, deliver_messages
 from taskhub.channels.dispatch.direct import SUMMARY
 from taskhub.channels.inbox import InboxItem, announce, event_of
 from taskhub.channels.kinds.inbox import InboxChannel
@@ -44,6 +44,7 @@ from taskhub.channels.models import (
     NotificationPreferences,
 )
 from taskhub.core.bulk import ids_in, rows_relation
+from taskhub.obs import metrics
 from taskhub.subscriptions.models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
         logger.exception("set-based inbox delivery rolled back", extra={"count": len(execution_rows)})
         return None
     stored = [row[1:] for row in rows if row[0]]
+    metrics.PUSHES.labels(SENT).inc(len(stored))
     if stored:
         transaction.on_commit(
             lambda: announce([owner for *_, owner in stored], lambda i: _event(pushes, stored[i], now))
