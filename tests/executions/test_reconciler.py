@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from taskhub.executions.fanout import fanout
+from taskhub.executions.fanout import fanout, nominal_fire
 from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ScheduleFire
 from taskhub.executions.reconciler import reconcile
 from tests.batches import sent
 from tests.factories import active_periodic
 from tests.monitoring.helpers import monitor
+from tests.processes import ROOT, free_port, process_env
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 
@@ -141,3 +144,37 @@ def test_an_alert_once_monitor_whose_alert_is_given_up_completes_like_one_that_r
         reconcile(now=now)
     sub.refresh_from_db()
     assert (sub.status, sub.consecutive_failures) == ("completed", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
+def test_a_fan_out_while_the_broker_is_down_completes_and_its_batches_go_once_the_broker_is_back(
+    alice, redis_db
+) -> None:
+    subs = [active_periodic(alice) for _ in range(3)]
+    on_time = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
+    code = (
+        "from datetime import datetime; from taskhub.executions.fanout import fanout; "
+        f"print(fanout(schedule_id={subs[0].schedule_id}, now=datetime.fromisoformat('{on_time.isoformat()}')))"
+    )
+    # A real process whose broker is a port nobody listens on.
+    env = process_env(CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", LOG_FORMAT="console")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "enqueued=3" in done.stdout
+    assert "broker unreachable" in done.stderr
+    assert ScheduleFire.objects.get().completed_at is not None  # the tick is complete: nothing to resume
+    assert Execution.objects.filter(status=ExecutionStatus.QUEUED).count() == 3
+    assert _messages(redis_db) == 0
+    # Its lease cut short: the reconciler's next run, now that the broker is back, sends it.
+    assert ExecutionBatch.objects.get().lease_expires_at <= timezone.now()
+    assert reconcile() == 3
+    assert _messages(redis_db) == 1
