@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -14,9 +13,9 @@ from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone as djtz
-from kombu.exceptions import OperationalError
 
 from taskhub import queues
+from taskhub.core import broker
 from taskhub.executions.models import ExecutionBatch
 from taskhub.obs import metrics
 
@@ -74,33 +73,18 @@ def enqueue(
 def send(batches: Sequence[ExecutionBatch], *, countdown: float | None = None) -> None:
     """One ``execute_batch`` message per recorded batch, on its queue and priority.
 
-    A broker that cannot take a message (down, unreachable) is not an error of the
-    caller's: its batches are recorded, so they are left to the reconciler, their
-    lease cut short so that its first run once the broker is back sends them,
-    instead of a whole lease later. Once a publish failed, the next sends of this
-    process for ``BROKER_BACKOFF_S`` do not try (a fan-out sends a batch per chunk).
+    Batches the broker does not take (``broker.publish``) are left to the reconciler,
+    their lease cut short so that its first run once the broker is back sends them,
+    instead of a whole lease later.
     """
     from agents.worker.tasks import execute_batch
 
-    global _broker_down_until  # this process's view of the broker
     for n, batch in enumerate(batches):
-        if time.monotonic() < _broker_down_until:
-            _left_to_reconciler(batches[n:])
-            return
         route = queues.Route(queue=batch.queue, priority=batch.priority)
-        try:
-            execute_batch.apply_async(args=[batch.pk], countdown=countdown, **route.options())
-        except OperationalError as exc:  # kombu's: the broker refused or never answered, after its retries
-            _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-            logger.warning("broker unreachable: batches left to the reconciler", extra={"error": str(exc)})
+        if not broker.publish(execute_batch, route=route, args=[batch.pk], countdown=countdown):
             _left_to_reconciler(batches[n:])
             return
         metrics.SENT.inc(len(batch.execution_ids))
-
-
-# Until when (time.monotonic()) this process takes the broker for down: sends skip it.
-_broker_down_until = 0.0
-BROKER_BACKOFF_S = 5.0
 
 
 def _left_to_reconciler(batches: Sequence[ExecutionBatch]) -> None:

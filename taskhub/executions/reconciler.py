@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core import broker
 from taskhub.core.bulk import ids_in
 from taskhub.core.errors import ErrorKind
 from taskhub.executions import dispatch
@@ -112,7 +113,8 @@ def resume_fanouts(*, now: datetime) -> int:
     ).values_list("schedule_id", "fire_at")[:100]
     route = queues.route(queues.DEFAULT)
     for schedule_id, fire_at in stale:
-        fanout_task.apply_async(kwargs={"schedule_id": schedule_id, "fire_at": fire_at.isoformat()}, **route.options())
+        # Not taken by the broker: the tick stays open, and the next run sends it again.
+        broker.publish(fanout_task, route=route, kwargs={"schedule_id": schedule_id, "fire_at": fire_at.isoformat()})
         logger.warning(
             "resuming a cut-short fan-out", extra={"schedule_id": schedule_id, "fire_at": fire_at.isoformat()}
         )

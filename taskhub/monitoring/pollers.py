@@ -20,10 +20,11 @@ from django.db.models import Case, Value, When
 from django.utils import timezone as djtz
 
 from taskhub import queues
+from taskhub.core import broker
 from taskhub.core.bulk import param
 from taskhub.core.errors import TaskHubError
 from taskhub.monitoring.models import MATCH_LEASE, Event, Monitor, MonitorKey, PollOutcome
-from taskhub.monitoring.services import NewEvent, events_record
+from taskhub.monitoring.services import NewEvent, events_record, matches_send
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def poll_watched(*, tool: str, where: Callable[[dict[str, Any]], bool]) -> list[
     watched = MonitorKey.objects.filter(tool=tool, monitors__gt=0).values_list("key", "arguments")
     keys = [key for key, arguments in watched if where(arguments)]
     if keys:
-        poll_keys_task.apply_async(args=[keys], **queues.route(queues.HIGH).options())
+        broker.publish(poll_keys_task, route=queues.route(queues.HIGH), args=[keys])  # else: polled when due
     logger.info("watched calls polled now", extra={"tool": tool, "keys": len(keys)})
     return keys
 
@@ -127,8 +128,6 @@ def _resume_unmatched(now: datetime) -> None:
     matcher renewing it, one wins; an event being matched is left alone, however
     long its fan-out takes.
     """
-    from agents.worker.monitor_tasks import match_event
-
     table = connection.ops.quote_name(Event._meta.db_table)
     expired = "done_at IS NULL AND match_lease_until < %s"
     # an event locked by its matcher is being matched: skip it rather than wait (PostgreSQL)
@@ -140,7 +139,6 @@ def _resume_unmatched(now: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [param(now + MATCH_LEASE), param(now), param(now)])
         claimed = [row[0] for row in cursor.fetchall()]
-    for event_id in claimed:
-        match_event.apply_async(args=[event_id], **queues.route(queues.HIGH).options())
+    matches_send(claimed)
     if claimed:
         logger.info("unfinished events matched again", extra={"events": len(claimed)})

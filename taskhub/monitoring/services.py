@@ -193,8 +193,6 @@ def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
     ``arguments`` must be normalised (``gateway.validate_arguments``). Returns the new event ids.
     ``match=False``: the caller matches them itself (``matching.event_match``).
     """
-    from agents.worker.monitor_tasks import match_event
-    from taskhub import queues
     from taskhub.core.canonical import call_key
 
     if not events:
@@ -213,11 +211,27 @@ def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
     ]
     with transaction.atomic():
         created = _insert_new(rows)
-        route = queues.route(queues.HIGH)
-        for event_id in created if match else ():
-            transaction.on_commit(lambda event_id=event_id: match_event.apply_async(args=[event_id], **route.options()))
+        if match and created:
+            transaction.on_commit(lambda: matches_send(created))
     logger.info("events recorded", extra={"events": len(events), "new": len(created)})
     return created
+
+
+def matches_send(event_ids: list[int]) -> None:
+    """One ``match_event`` message per event (queue ``high``).
+
+    Those the broker does not take (``broker.publish``) are left to the poller, their
+    match lease cut short: its first run once the broker is back sends them.
+    """
+    from agents.worker.monitor_tasks import match_event
+    from taskhub import queues
+    from taskhub.core import broker
+
+    route = queues.route(queues.HIGH)
+    for n, event_id in enumerate(event_ids):
+        if not broker.publish(match_event, route=route, args=[event_id]):
+            Event.objects.filter(pk__in=event_ids[n:], done_at=None).update(match_lease_until=djtz.now())
+            return
 
 
 def _insert_new(rows: list[Event]) -> list[int]:

@@ -11,10 +11,13 @@ import pytest
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook
 
+from taskhub.core import broker
 from taskhub.executions.models import Execution
+from taskhub.monitoring import pollers
 from taskhub.monitoring.matching import event_match
 from taskhub.monitoring.models import Event
 from taskhub.monitoring.services import event_source_create
+from tests.broker import queued
 from tests.monitoring.helpers import SHANGHAI_92, monitor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
@@ -100,3 +103,19 @@ def test_a_malformed_event_is_400_naming_its_field(feed, body: Any, field: str) 
     assert response.status_code == 400, response.json()
     assert field in response.json()["fields"]
     assert not Event.objects.exists()
+
+
+def test_an_event_taken_while_the_broker_is_down_is_accepted_and_sent_to_matching_by_the_poller(
+    alice, feed, redis_db, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    monitor(alice)
+    # This process's last send failed a moment ago (what a broker that refused it leaves behind).
+    monkeypatch.setattr(broker, "_down_until", time.monotonic() + 60)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(feed, _body())
+    assert response.status_code == 202, response.content
+    assert queued(redis_db, "taskhub.monitoring.match_event") == []
+
+    monkeypatch.setattr(broker, "_down_until", 0.0)  # the broker is back
+    pollers.poll_due()
+    assert queued(redis_db, "taskhub.monitoring.match_event") == [[response.json()["event"]]]
