@@ -28,7 +28,7 @@ class Execution(models.Model):
     # Indexed by the (subscription, fire key) constraint's index, which leads with it.
     # Cascaded by the ORM, not checked by a database constraint: the check would share-lock
     # (and so write) every subscription row a fan-out inserts for. An execution inserted as
-    # its subscription is deleted is left behind, never run: the runner joins the subscription.
+    # its subscription is deleted is left behind: the run that meets it deletes it (runner).
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
         on_delete=models.CASCADE,
