@@ -9,9 +9,11 @@ to what the retention settings ask (``EXECUTION_RETENTION_DAYS``,
 Rows are walked from the oldest by primary key (ids grow with time): each table
 is read from its start until the first row newer than its cutoff, so a run reads
 what it deletes plus one chunk, whatever the size of the table, and needs no
-index of its own. What is still at work is kept however old it is: an owed
-execution, one with a delivery not yet final, an event not yet matched, and the
-latest fire of each schedule (how missed fires are found after downtime).
+index of its own. What is still at work or still read is kept however old it
+is: an owed execution, one with a delivery not yet final, each subscription's
+last run and last success (its "last fired" and "last succeeded"), an event not
+yet matched, and the latest fire of each schedule (how missed fires are found
+after downtime).
 Deletions go through the ORM, which removes what hangs on a row (an execution's
 ledger rows) as the user's own deletions do.
 """
@@ -30,7 +32,7 @@ from django.utils import timezone as djtz
 
 from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
 from taskhub.core.bulk import ids_in
-from taskhub.executions.models import IN_FLIGHT, Execution, ScheduleFire
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.monitoring.models import Event
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,16 @@ CHUNK = 5_000
 RUN_LIMIT = 100_000
 
 _UNFINISHED_DELIVERY = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD)
+_RAN = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
+_NEWER = Execution.objects.filter(subscription_id=OuterRef("subscription_id"), created_at__gt=OuterRef("created_at"))
+# An execution that is history and nothing more: finished, all its deliveries final, and
+# neither its subscription's last run nor its last success (``selectors.with_last_runs``).
+_SUPERSEDED = [
+    ~Exists(Delivery.objects.filter(execution_id=OuterRef("pk"), status__in=_UNFINISHED_DELIVERY)),
+    Q(status__in=[ExecutionStatus.SKIPPED, ExecutionStatus.MISSED])
+    | Q(Exists(_NEWER.filter(status__in=_RAN)), status=ExecutionStatus.FAILED)
+    | Q(Exists(_NEWER.filter(status=ExecutionStatus.SUCCEEDED)), status=ExecutionStatus.SUCCEEDED),
+]
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,8 @@ def prune_history(*, now: datetime | None = None, chunk: int = CHUNK, limit: int
     counts: dict[str, int] = {}
     if days := settings.EXECUTION_RETENTION_DAYS:
         cutoff = now - timedelta(days=days)
-        delivering = Delivery.objects.filter(execution_id=OuterRef("pk"), status__in=_UNFINISHED_DELIVERY)
         newer_fire = ScheduleFire.objects.filter(schedule_id=OuterRef("schedule_id"), fire_at__gt=OuterRef("fire_at"))
-        finished = [~Q(status__in=IN_FLIGHT), ~Exists(delivering)]
-        counts["executions"] = _prune(Execution, "created_at", cutoff, finished, chunk, limit)
+        counts["executions"] = _prune(Execution, "created_at", cutoff, _SUPERSEDED, chunk, limit)
         counts["events"] = _prune(Event, "received_at", cutoff, [Q(done_at__isnull=False)], chunk, limit)
         counts["schedule_fires"] = _prune(ScheduleFire, "created_at", cutoff, [Exists(newer_fire)], chunk, limit)
     if days := settings.INBOX_RETENTION_DAYS:

@@ -15,6 +15,7 @@ from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
 from taskhub.executions.retention import Pruned, prune_history
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring.models import Event
+from taskhub.subscriptions.selectors import last_runs
 from tests.batches import waiting
 from tests.factories import active_periodic
 
@@ -28,13 +29,13 @@ def retention(settings):  # type: ignore[no-untyped-def]
     return settings
 
 
-def _fan_out(*subs, run: bool = True) -> None:  # type: ignore[no-untyped-def]
-    """A tick of the subscriptions' bucket, on time, and (``run``) its batch run: executions, ledger and inbox rows."""
-    on_time = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now()) + timedelta(seconds=1)
-    fanout(schedule_id=subs[0].schedule_id, now=on_time)
+def _tick(*subs, days_later: int = 0, run: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """A tick of the subscriptions' bucket, on time (``days_later`` than today's), and (``run``) its batch run."""
+    today = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now())
+    fanout(schedule_id=subs[0].schedule_id, now=today + timedelta(days=days_later, seconds=1))
     if run:
         [batch] = waiting()
-        run_batch(batch)
+        run_batch(batch, now=today + timedelta(days=days_later, seconds=2))
 
 
 def _age(model: type[Model], days: int, stamp: str = "created_at", **lookup: object) -> None:
@@ -42,28 +43,47 @@ def _age(model: type[Model], days: int, stamp: str = "created_at", **lookup: obj
 
 
 def test_executions_with_their_ledger_and_inbox_messages_go_once_past_their_retention(alice, bob) -> None:
-    old, recent = active_periodic(alice), active_periodic(bob)
-    _fan_out(old, recent)
-    _age(Execution, 31, subscription_id=old.pk)
-    _age(InboxMessage, 31, owner=alice)
+    subs = active_periodic(alice), active_periodic(bob)
+    _tick(*subs)
+    first = list(Execution.objects.values_list("pk", flat=True))
+    _age(Execution, 31, pk__in=first)
+    _age(InboxMessage, 31)
+    _tick(*subs, days_later=1)
 
-    assert prune_history() == Pruned(executions=1)
-    assert list(Execution.objects.values_list("subscription_id", flat=True)) == [recent.pk]
-    assert list(Delivery.objects.values_list("execution__subscription_id", flat=True)) == [recent.pk]
-    assert InboxMessage.objects.count() == 2  # the inbox keeps 90 days
+    assert prune_history() == Pruned(executions=2)
+    assert not Execution.objects.filter(pk__in=first).exists()
+    assert not Delivery.objects.filter(execution_id__in=first).exists()
+    assert Delivery.objects.count() == 2
+    assert InboxMessage.objects.count() == 4  # the inbox keeps 90 days
 
-    _age(InboxMessage, 91, owner=alice)
-    assert prune_history() == Pruned(inbox_messages=1)
-    assert list(InboxMessage.objects.values_list("owner", flat=True)) == [bob.pk]
+    _age(InboxMessage, 91, execution_id__in=first)
+    assert prune_history() == Pruned(inbox_messages=2)
+    assert set(InboxMessage.objects.values_list("owner", flat=True)) == {alice.pk, bob.pk}
     assert prune_history() == Pruned()
+
+
+def test_each_subscriptions_last_run_and_last_success_are_kept_however_old(alice) -> None:
+    sub = active_periodic(alice)
+    statuses = ("succeeded", "succeeded", "failed", "skipped")  # oldest first
+    for n, status in enumerate(statuses):
+        Execution.objects.create(subscription=sub, fire_key=f"k{n}", status=status, finished_at=timezone.now())
+    for days, pk in zip((70, 60, 50, 45), Execution.objects.order_by("pk").values_list("pk", flat=True), strict=True):
+        _age(Execution, days, pk=pk)
+    shown = last_runs(sub.pk)
+
+    assert prune_history() == Pruned(executions=2)
+    assert list(Execution.objects.order_by("pk").values_list("status", flat=True)) == ["succeeded", "failed"]
+    assert last_runs(sub.pk) == shown  # what the API shows as last fired and last succeeded
 
 
 def test_old_work_still_owed_or_still_delivering_is_kept_and_the_walk_goes_past_it(alice) -> None:
     owed, delivering, done = (active_periodic(alice) for _ in range(3))
-    _fan_out(owed, delivering, done, run=False)
+    _tick(owed, delivering, done, run=False)
     _age(Execution, 40)
     Execution.objects.exclude(subscription_id=owed.pk).update(status=ExecutionStatus.SUCCEEDED)
-    held = Execution.objects.get(subscription_id=delivering.pk)
+    for sub in (delivering, done):  # their next runs, today
+        Execution.objects.create(subscription=sub, fire_key="next", status=ExecutionStatus.SUCCEEDED)
+    held = Execution.objects.get(subscription_id=delivering.pk, created_at__lt=timezone.now() - timedelta(days=1))
     Delivery.objects.create(
         execution=held, channel=delivering.channels.get(), idempotency_key="held", status=DeliveryStatus.HELD
     )
@@ -74,19 +94,22 @@ def test_old_work_still_owed_or_still_delivering_is_kept_and_the_walk_goes_past_
     _age(Event, 40, stamp="received_at")
 
     assert prune_history() == Pruned(executions=1, events=1)
-    assert set(Execution.objects.values_list("subscription_id", flat=True)) == {owed.pk, delivering.pk}
+    assert not Execution.objects.filter(subscription_id=done.pk, fire_key__startswith="20").exists()
+    assert Execution.objects.filter(subscription_id=owed.pk).get().status == ExecutionStatus.QUEUED
+    assert Execution.objects.filter(pk=held.pk).exists()
     assert list(Event.objects.values_list("pk", flat=True)) == [matching.pk]
 
 
 def test_a_run_deletes_at_most_its_limit_and_the_next_run_goes_on(alice) -> None:
     subs = [active_periodic(alice) for _ in range(5)]
-    _fan_out(*subs)
+    _tick(*subs)
     _age(Execution, 31)
+    _tick(*subs, days_later=1)
 
     assert prune_history(chunk=2, limit=3).executions == 3
     assert prune_history(chunk=2, limit=3).executions == 2
-    assert not Execution.objects.exists()
-    assert not Delivery.objects.exists()
+    assert Execution.objects.count() == 5
+    assert Delivery.objects.count() == 5
 
 
 def test_the_latest_fire_of_each_schedule_is_kept_however_old() -> None:
@@ -102,9 +125,11 @@ def test_the_latest_fire_of_each_schedule_is_kept_however_old() -> None:
 
 def test_a_retention_of_zero_keeps_everything(alice, retention) -> None:
     retention.EXECUTION_RETENTION_DAYS = retention.INBOX_RETENTION_DAYS = 0
-    _fan_out(active_periodic(alice))
+    sub = active_periodic(alice)
+    _tick(sub)
     _age(Execution, 3650)
     _age(InboxMessage, 3650)
+    _tick(sub, days_later=1)
 
     assert prune_history() == Pruned()
-    assert (Execution.objects.count(), Delivery.objects.count(), InboxMessage.objects.count()) == (1, 1, 1)
+    assert (Execution.objects.count(), Delivery.objects.count(), InboxMessage.objects.count()) == (2, 2, 2)
