@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone as djtz
 
@@ -42,6 +42,8 @@ from taskhub.subscriptions.states import Status
 logger = logging.getLogger(__name__)
 
 CLAIMABLE_SUBSCRIPTION = (Status.ACTIVE,)
+# A run that raised gives its batch back to the reconciler this long after it started.
+FAILED_RUN_BACKOFF = timedelta(seconds=30)
 # The log of a run that called no tool (an alert, a skipped run): one shared, never-appended list.
 NO_ATTEMPTS: list[dict[str, Any]] = []
 
@@ -92,12 +94,30 @@ def run_batch(batch_id: int, *, now: datetime | None = None) -> dict[str, int]:
     ids = claim(batch_id, now=now)
     if not ids:
         return {}
-    with metrics.BATCH_SECONDS.time():
-        counts = _run(batch_id, ids, now=now)
+    try:
+        with metrics.BATCH_SECONDS.time():
+            counts = _run(batch_id, ids, now=now)
+    except Exception:
+        _give_back(batch_id, now=now)
+        raise
     for status, count in counts.items():
         metrics.EXECUTIONS.labels(status).inc(count)
     logger.info("batch finished", extra={"executions": len(ids), **counts})
     return counts
+
+
+def _give_back(batch_id: int, *, now: datetime) -> None:
+    """After a run that raised (a database error, a bug), let its lease run out in ``FAILED_RUN_BACKOFF``.
+
+    The reconciler then sends its executions again, one per batch, as for a worker
+    that died: whatever failed cannot take the others down twice, and a run that
+    fails every time is given up after ``EXECUTION_MAX_LOST_RUNS``. Without this the
+    batch would wait out its whole lease. If the database is what failed, the lease stands.
+    """
+    try:
+        ExecutionBatch.objects.filter(pk=batch_id).update(lease_expires_at=now + FAILED_RUN_BACKOFF)
+    except DatabaseError:
+        logger.warning("a failed run's batch keeps its lease", extra={"batch_id": batch_id})
 
 
 def _run(batch_id: int, ids: list[int], *, now: datetime) -> dict[str, int]:

@@ -18,9 +18,10 @@ from django.utils import timezone
 from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
 from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus
+from taskhub.executions.reconciler import reconcile
 from taskhub.executions.runner import claim, run_batch
 from taskhub.subscriptions.models import Subscription
-from tests.batches import waiting
+from tests.batches import run_waiting, waiting
 from tests.factories import active_periodic
 from tools.servers import faults
 
@@ -162,6 +163,27 @@ def test_an_execution_left_behind_by_a_deleted_subscription_is_ended_by_its_run(
     assert list(Execution.objects.values_list("subscription_id", flat=True)) == [kept.pk]
     assert list(InboxMessage.objects.values_list("owner", flat=True)) == [bob.pk]
     assert not ExecutionBatch.objects.exists()
+
+
+def test_a_run_that_raises_gives_its_batch_to_the_reconciler_without_waiting_out_its_lease(
+    alice, bob, monkeypatch
+) -> None:
+    from taskhub.executions import runner
+
+    batch = _fan_out(active_periodic(alice), active_periodic(bob))
+    now = timezone.now()
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug while rendering")
+
+    monkeypatch.setattr(runner, "compose_and_deliver", broken)  # fault injection: an unexpected error mid-run
+    with pytest.raises(RuntimeError):
+        run_batch(batch, now=now)
+    monkeypatch.undo()
+
+    assert reconcile(now=now + timedelta(seconds=31)) == 2  # a minute later, not ten
+    assert run_waiting(now=now + timedelta(seconds=32)) == {ExecutionStatus.SUCCEEDED: 2}
+    assert InboxMessage.objects.count() == 2
 
 
 @pytest.fixture
