@@ -23,6 +23,7 @@ from taskhub.executions.runner import claim, run_batch
 from taskhub.subscriptions.models import Subscription
 from tests.batches import run_waiting, waiting
 from tests.factories import active_periodic
+from tests.processes import free_port
 from tools.servers import faults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tools_registry")]
@@ -184,6 +185,16 @@ def test_a_run_that_raises_gives_its_batch_to_the_reconciler_without_waiting_out
     assert reconcile(now=now + timedelta(seconds=31)) == 2  # a minute later, not ten
     assert run_waiting(now=now + timedelta(seconds=32)) == {ExecutionStatus.SUCCEEDED: 2}
     assert InboxMessage.objects.count() == 2
+
+
+def test_with_the_gateways_redis_unreachable_a_batch_backs_off_instead_of_failing(alice, settings) -> None:
+    batch = _fan_out(active_periodic(alice))
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # the tool cache, limiter and breaker state are gone
+
+    assert run_batch(batch) == {ExecutionStatus.RETRYING: 1}
+    execution = Execution.objects.get()
+    assert (execution.error_kind, execution.attempts) == ("temporary", 1)
+    assert "Redis is unreachable" in execution.error_message
 
 
 @pytest.fixture

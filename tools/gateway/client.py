@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema
 import pybreaker
+import redis
 from django.conf import settings
 
 from taskhub.core.canonical import canonical_json
@@ -245,7 +246,17 @@ def call(tool: str, args: dict[str, Any], *, priority: str = "default", max_age_
     Raises ``InvalidInput``/``PermanentError`` (bad call), ``TemporaryError`` (overload,
     rate limit, circuit open without a stale copy) or ``TransientError`` (connection, timeout).
     """
-    return _call_validated(call_key(tool, args), _check_priority(priority), max_age_s)
+    try:
+        return _call_validated(call_key(tool, args), _check_priority(priority), max_age_s)
+    except redis.RedisError as exc:
+        raise _store_unreachable(exc) from exc
+
+
+def _store_unreachable(exc: redis.RedisError) -> TemporaryError:
+    """The gateway's shared state (cache, single flight, rate limiter, breaker) is in Redis. Without it a call
+    fails as temporary, retried with back-off like an overloaded server, not as a crash: calling anyway would
+    call servers without their rate limits."""
+    return TemporaryError("the tool gateway's Redis is unreachable", fields={"redis": str(exc)})
 
 
 def call_many(
@@ -266,7 +277,11 @@ def call_many(
     since = fetched_since.timestamp() if fetched_since is not None else None
     results: dict[CallKey, ToolResult | TaskHubError] = {}
     misses: list[tuple[CallKey, ServerConfig, int]] = []
-    registry.current()  # load the registry (and its DB rows) here, not once per thread
+    requests = list(requests)
+    try:
+        registry.current()  # load the registry (and its DB rows) here, not once per thread
+    except TemporaryError as exc:  # no registry yet and none to be had (its Redis is unreachable)
+        return {request_key(tool, args): exc for tool, args in requests}
     for key in _distinct_keys(requests, results):
         try:
             server = _server_of(key[0])
@@ -274,6 +289,9 @@ def call_many(
             answer = _cached(key, server, ttl, since)
         except TaskHubError as exc:
             results[key] = exc
+            continue
+        except redis.RedisError as exc:
+            results[key] = _store_unreachable(exc)
             continue
         if answer is None:
             misses.append((key, server, ttl))
@@ -285,6 +303,8 @@ def call_many(
             return _fetch_once(miss[0], miss[1], level, miss[2])
         except TaskHubError as exc:
             return exc
+        except redis.RedisError as exc:
+            return _store_unreachable(exc)
 
     if len(misses) <= 1:
         results.update({miss[0]: one(miss) for miss in misses})

@@ -21,8 +21,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import redis
 from django.conf import settings
 
+from taskhub.core.errors import TemporaryError
 from taskhub.core.redis import get_redis
 from tools.gateway import breaker
 from tools.gateway.sessions import pool
@@ -56,7 +58,15 @@ def current(*, force: bool = False) -> Snapshot:
     if not force and _snapshot is not None and now - _checked_at < settings.TOOLS_REGISTRY_REFRESH_S:
         return _snapshot
     with _lock:
-        version = str(get_redis().get(VERSION_KEY) or "0")
+        try:
+            version = str(get_redis().get(VERSION_KEY) or "0")
+        except redis.RedisError as exc:
+            if _snapshot is None:
+                raise TemporaryError("the tool registry's Redis is unreachable", fields={"redis": str(exc)}) from exc
+            # Redis is down: the registry we have is the best there is until it is back.
+            logger.warning("tool registry kept: Redis unreachable", extra={"error": str(exc)})
+            _checked_at = time.monotonic()
+            return _snapshot
         _checked_at = time.monotonic()
         if _snapshot is None or _snapshot.version != version:
             _snapshot = _load(version, _snapshot)
@@ -111,7 +121,10 @@ def discover(server: ServerConfig) -> list[ToolSpec]:
         )
         for tool in listed
     ]
-    get_redis().set(key, json.dumps([spec.__dict__ for spec in specs]))
+    try:
+        get_redis().set(key, json.dumps([spec.__dict__ for spec in specs]))
+    except redis.RedisError as exc:  # only the fallback listing is not kept
+        logger.warning("tool listing not kept: Redis unreachable", extra={"server": server.name, "error": str(exc)})
     return specs
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import tools.gateway as gateway
 from taskhub.core.errors import InvalidInput, PermanentError, TemporaryError, TransientError
-from tests.processes import python_module
+from tests.processes import free_port, python_module
 from tools.gateway import breaker, registry
 from tools.gateway.sessions import pool
 from tools.geo import PLACES, find_place
@@ -178,3 +178,26 @@ def test_breaker_opens_after_5_failures_serves_stale_shared_across_processes_and
     assert gateway.call("current_weather", args, max_age_s=0).status == "fresh"
     assert breaker.state(registry.current().servers["weather"]) == "closed"
     assert _second_process_call("Madrid") == {"status": "fresh"}
+
+
+def test_with_its_redis_unreachable_the_gateway_answers_temporary_errors_and_keeps_its_registry(
+    weather, settings
+) -> None:
+    gateway.call("current_weather", {"city": "Beijing"})  # the registry is loaded while Redis answers
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # then nothing listens where the gateway's state is
+
+    with pytest.raises(TemporaryError, match="Redis is unreachable"):
+        gateway.call("current_weather", {"city": "Shanghai"}, max_age_s=0)
+    registry.current(force=True)  # the registry it has is kept
+    beijing, paris = ("current_weather", {"city": "Beijing"}), ("current_weather", {"city": "Paris"})
+    answers = gateway.call_many([beijing, paris])
+    assert answers[gateway.request_key(*beijing)].status == "cached"  # this process's own copy is still served
+    assert isinstance(answers[gateway.request_key(*paris)], TemporaryError)
+
+
+def test_a_process_with_no_registry_and_no_redis_files_every_request_as_temporary(weather, settings) -> None:
+    registry.reset()
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    request = ("current_weather", {"city": "Beijing"})
+    answers = gateway.call_many([request])
+    assert isinstance(answers[gateway.request_key(*request)], TemporaryError)
