@@ -164,8 +164,10 @@ SUSPEND_AFTER_FAILURES = env.int("SUSPEND_AFTER_FAILURES", default=5)
 # A run taken this many times by workers that died with it fails for good instead of being sent again.
 EXECUTION_MAX_LOST_RUNS = env.int("EXECUTION_MAX_LOST_RUNS", default=3)
 # History is deleted once this old (0 keeps it for ever): finished executions with their
-# ledger rows, matched events and old schedule fires; inbox messages by their own setting.
+# ledger rows and old schedule fires; monitoring events once matched (every fresh poll is
+# one: the biggest table of a busy monitor); inbox messages.
 EXECUTION_RETENTION_DAYS = env.int("EXECUTION_RETENTION_DAYS", default=30)
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=7)
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=90)
 
 # --- Monitoring -------------------------------------------------------------

@@ -52,5 +52,5 @@ def sweep_due() -> int:
 
 @shared_task(name="taskhub.prune_history")
 def prune_history() -> dict[str, int]:
-    """Beat's deletion of history past its retention (``EXECUTION_RETENTION_DAYS``, ``INBOX_RETENTION_DAYS``)."""
+    """Beat's deletion of history past its retention (``taskhub/executions/retention.py``)."""
     return vars(retention.prune_history())

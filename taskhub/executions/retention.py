@@ -4,7 +4,7 @@ Every push leaves rows behind: its execution, its ledger rows (``Delivery``), it
 inbox message, and for an alert the event it came from. A million daily pushes
 would grow the database by a few GB a day for ever; ``prune_history`` keeps it
 to what the retention settings ask (``EXECUTION_RETENTION_DAYS``,
-``INBOX_RETENTION_DAYS``; 0 keeps everything).
+``EVENT_RETENTION_DAYS``, ``INBOX_RETENTION_DAYS``; 0 keeps everything).
 
 Rows are walked from the oldest by primary key (ids grow with time): each table
 is read from its start until the first row newer than its cutoff, so a run reads
@@ -70,8 +70,10 @@ def prune_history(*, now: datetime | None = None, chunk: int = CHUNK, limit: int
         cutoff = now - timedelta(days=days)
         newer_fire = ScheduleFire.objects.filter(schedule_id=OuterRef("schedule_id"), fire_at__gt=OuterRef("fire_at"))
         counts["executions"] = _prune(Execution, "created_at", cutoff, _SUPERSEDED, chunk, limit)
-        counts["events"] = _prune(Event, "received_at", cutoff, [Q(done_at__isnull=False)], chunk, limit)
         counts["schedule_fires"] = _prune(ScheduleFire, "created_at", cutoff, [Exists(newer_fire)], chunk, limit)
+    if days := settings.EVENT_RETENTION_DAYS:
+        matched = [Q(done_at__isnull=False)]
+        counts["events"] = _prune(Event, "received_at", now - timedelta(days=days), matched, chunk, limit)
     if days := settings.INBOX_RETENTION_DAYS:
         counts["inbox_messages"] = _prune(InboxMessage, "created_at", now - timedelta(days=days), [], chunk, limit)
     pruned = Pruned(**counts)

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tools_registry")]
 def retention(settings):  # type: ignore[no-untyped-def]
     settings.EXECUTION_RETENTION_DAYS = 30
     settings.INBOX_RETENTION_DAYS = 90
+    settings.EVENT_RETENTION_DAYS = 7
     return settings
 
 
@@ -91,7 +92,7 @@ def test_old_work_still_owed_or_still_delivering_is_kept_and_the_walk_goes_past_
         Event.objects.create(source="poll", dedupe_id=name, key="k", tool="t", observed_at=timezone.now(), done_at=at)
         for name, at in (("matched", timezone.now()), ("matching", None))
     )
-    _age(Event, 40, stamp="received_at")
+    _age(Event, 8, stamp="received_at")  # past the events' retention of a week
 
     assert prune_history() == Pruned(executions=1, events=1)
     assert not Execution.objects.filter(subscription_id=done.pk, fire_key__startswith="20").exists()
@@ -124,12 +125,16 @@ def test_the_latest_fire_of_each_schedule_is_kept_however_old() -> None:
 
 
 def test_a_retention_of_zero_keeps_everything(alice, retention) -> None:
-    retention.EXECUTION_RETENTION_DAYS = retention.INBOX_RETENTION_DAYS = 0
+    retention.EXECUTION_RETENTION_DAYS = retention.INBOX_RETENTION_DAYS = retention.EVENT_RETENTION_DAYS = 0
     sub = active_periodic(alice)
     _tick(sub)
     _age(Execution, 3650)
     _age(InboxMessage, 3650)
     _tick(sub, days_later=1)
+    Event.objects.create(source="poll", dedupe_id="e", key="k", tool="t", observed_at=timezone.now())
+    Event.objects.update(done_at=timezone.now())
+    _age(Event, 3650, stamp="received_at")
 
     assert prune_history() == Pruned()
+    assert Event.objects.exists()
     assert (Execution.objects.count(), Delivery.objects.count(), InboxMessage.objects.count()) == (2, 2, 2)
