@@ -14,7 +14,8 @@ and the row work, in microseconds per push of the whole machine's CPU.
 ``--variant`` also measures, in a second throw-away database in the same run, what a
 design change would save against this schema (the baseline, ``current``, always measured):
 ``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
-``narrow`` stores no tool answer in executions and inbox rows (a reference would).
+``narrow`` stores no tool answer in executions and inbox rows (a reference would);
+``no-unread-index`` drops the inbox's partial index of unread messages (one entry per push).
 Last line: one JSON object.
 """
 
@@ -93,6 +94,10 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
             join_ledger="" if variant == "no-ledger" else "JOIN ledger l ON l.idempotency_key = d.key",
         )
 
+        if variant == "no-unread-index":
+            with connection.cursor() as cursor:
+                cursor.execute("DROP INDEX inbox_unread")
+
         schedule_id = Subscription.objects.values_list("schedule_id", flat=True).first()
         tick = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now())
         cpu = _machine_cpu_s()
@@ -137,7 +142,7 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--variant", choices=["current", "no-ledger", "narrow"], default="current")
+    parser.add_argument("--variant", choices=["current", "no-ledger", "narrow", "no-unread-index"], default="current")
     parser.add_argument("--connections", type=int, default=2, help="as many as the fan-out bench's workers")
     args = parser.parse_args()
     figures: dict[str, object] = {"subscriptions": args.n}
