@@ -20,7 +20,6 @@ from typing import Any
 
 import jsonschema
 import pybreaker
-import redis
 from django.conf import settings
 
 from taskhub.core.canonical import canonical_json
@@ -153,6 +152,7 @@ def _server_of(tool: str) -> ServerConfig:
     return server
 
 
+@classify.state_store()
 def _cached(key: CallKey, server: ServerConfig, ttl: int, fetched_since: float | None) -> ToolResult | None:
     """A good-enough cached answer: fresh within ``ttl``, or fetched at or after ``fetched_since``.
 
@@ -177,6 +177,7 @@ def _call_validated(key: CallKey, priority: Priority, max_age_s: int | None) -> 
     return _cached(key, server, ttl, None) or _fetch_once(key, server, priority, ttl)
 
 
+@classify.state_store()
 def _fetch_once(key: CallKey, server: ServerConfig, priority: Priority, ttl: int) -> ToolResult:
     """A cache miss: fetch it, unless another process is fetching the same key (single flight)."""
     results = _cache()
@@ -246,17 +247,7 @@ def call(tool: str, args: dict[str, Any], *, priority: str = "default", max_age_
     Raises ``InvalidInput``/``PermanentError`` (bad call), ``TemporaryError`` (overload,
     rate limit, circuit open without a stale copy) or ``TransientError`` (connection, timeout).
     """
-    try:
-        return _call_validated(call_key(tool, args), _check_priority(priority), max_age_s)
-    except redis.RedisError as exc:
-        raise _store_unreachable(exc) from exc
-
-
-def _store_unreachable(exc: redis.RedisError) -> TemporaryError:
-    """The gateway's shared state (cache, single flight, rate limiter, breaker) is in Redis. Without it a call
-    fails as temporary, retried with back-off like an overloaded server, not as a crash: calling anyway would
-    call servers without their rate limits."""
-    return TemporaryError("the tool gateway's Redis is unreachable", fields={"redis": str(exc)})
+    return _call_validated(call_key(tool, args), _check_priority(priority), max_age_s)
 
 
 def call_many(
@@ -290,9 +281,6 @@ def call_many(
         except TaskHubError as exc:
             results[key] = exc
             continue
-        except redis.RedisError as exc:
-            results[key] = _store_unreachable(exc)
-            continue
         if answer is None:
             misses.append((key, server, ttl))
         else:
@@ -303,8 +291,6 @@ def call_many(
             return _fetch_once(miss[0], miss[1], level, miss[2])
         except TaskHubError as exc:
             return exc
-        except redis.RedisError as exc:
-            return _store_unreachable(exc)
 
     if len(misses) <= 1:
         results.update({miss[0]: one(miss) for miss in misses})

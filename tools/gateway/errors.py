@@ -4,14 +4,18 @@
 - HTTP 429/5xx (JSON-RPC error data ``{"status": ...}``), an unspecific server
   error, an open circuit, a rate limit that did not clear in time -> ``TemporaryError``;
 - invalid params (-32602), HTTP 4xx, a tool error result -> ``InvalidInput``;
-- unknown method/tool -> ``PermanentError``.
+- unknown method/tool -> ``PermanentError``;
+- the gateway's own Redis unreachable (``state_store``) -> ``TemporaryError``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
+import redis
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
@@ -57,3 +61,14 @@ def from_exception(exc: BaseException, *, server: str, tool: str) -> TaskHubErro
 def tool_error(text: str, *, server: str, tool: str) -> InvalidInput:
     """A tool that answered ``is_error``: by our servers' contract, the arguments cannot succeed."""
     return InvalidInput(f"{server}/{tool}: {text}", fields={"arguments": text})
+
+
+@contextmanager
+def state_store() -> Iterator[None]:
+    """Around the gateway's uses of its shared state in Redis (registry version, cache, single flight,
+    rate limiter, breaker): Redis unreachable is a ``TemporaryError``, retried with back-off like an
+    overloaded server. Calling the servers without that state would ignore their rate limits."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise TemporaryError("the tool gateway's Redis is unreachable", fields={"redis": str(exc)}) from exc

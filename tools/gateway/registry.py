@@ -27,6 +27,7 @@ from django.conf import settings
 from taskhub.core.errors import TemporaryError
 from taskhub.core.redis import get_redis
 from tools.gateway import breaker
+from tools.gateway import errors as classify
 from tools.gateway.sessions import pool
 from tools.gateway.types import ServerConfig, ToolSpec
 
@@ -58,16 +59,16 @@ def current(*, force: bool = False) -> Snapshot:
     if not force and _snapshot is not None and now - _checked_at < settings.TOOLS_REGISTRY_REFRESH_S:
         return _snapshot
     with _lock:
-        try:
-            version = str(get_redis().get(VERSION_KEY) or "0")
-        except redis.RedisError as exc:
-            if _snapshot is None:
-                raise TemporaryError("the tool registry's Redis is unreachable", fields={"redis": str(exc)}) from exc
-            # Redis is down: the registry we have is the best there is until it is back.
-            logger.warning("tool registry kept: Redis unreachable", extra={"error": str(exc)})
-            _checked_at = time.monotonic()
-            return _snapshot
         _checked_at = time.monotonic()
+        try:
+            with classify.state_store():
+                version = str(get_redis().get(VERSION_KEY) or "0")
+        except TemporaryError as exc:
+            if _snapshot is None:
+                raise
+            # Redis is down: the registry we have is the best there is until it is back.
+            logger.warning("tool registry kept: Redis unreachable", extra={"error": str(exc.__cause__)})
+            return _snapshot
         if _snapshot is None or _snapshot.version != version:
             _snapshot = _load(version, _snapshot)
         return _snapshot
