@@ -232,6 +232,10 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 # GET /metrics (Prometheus) asks for "Authorization: Bearer <this>" when set; open when empty.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A worker's main process serves its pool's metrics on this port (0: off); needs
+# PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself at import.
+METRICS_PORT = env.int("METRICS_PORT", default=0)
+METRICS_ADDR = env.str("METRICS_ADDR", default="127.0.0.1")
 
 # --- LLM (optional) -------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

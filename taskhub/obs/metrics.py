@@ -101,6 +101,7 @@ class _ThisProcess(Collector):
 def scrape_registry(*, backlog: bool) -> CollectorRegistry:
     """What a scrape shows: every process sharing ``PROMETHEUS_MULTIPROC_DIR`` (else this one), and the backlog."""
     registry = CollectorRegistry(auto_describe=False)
+    # prometheus-client's own variable, read from the environment as it reads it (not a Django setting).
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -123,13 +124,11 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 def serve_worker_metrics() -> None:
     """In a worker's main process: serve its pool's metrics on ``METRICS_PORT``, if set."""
-    port = os.environ.get("METRICS_PORT")
-    if not port:
+    if not settings.METRICS_PORT:
         return
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # The pool's children count the work: without the shared directory the main process would show nothing.
         raise ImproperlyConfigured(
             "METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR, a directory for this worker's processes"
         )
-    addr = os.environ.get("METRICS_ADDR", "127.0.0.1")
-    start_http_server(int(port), addr=addr, registry=scrape_registry(backlog=False))
+    start_http_server(settings.METRICS_PORT, addr=settings.METRICS_ADDR, registry=scrape_registry(backlog=False))
