@@ -14,8 +14,10 @@ and the row work, in microseconds per push of the whole machine's CPU.
 ``--variant`` also measures, in a second throw-away database in the same run, what a
 design change would save against this schema (the baseline, ``current``, always measured):
 ``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
-``narrow`` stores no tool answer in executions and inbox rows (a reference would);
-``no-unread-index`` drops the inbox's partial index of unread messages (one entry per push).
+``narrow`` stores no tool answer in inbox rows either (a reference would);
+``copied-answer`` is the design before 0009: every execution's result carries its own
+copy of the tool answer, pages are full and an index names ``status``, so the write-back
+is not heap-only; ``fillfactor-N`` leaves N% of the executions' pages to the inserts.
 Last line: one JSON object.
 """
 
@@ -40,7 +42,19 @@ DATA = json.dumps(
     }
 )
 BODY = "Weather for X: sunny, light breeze, 20-30°C"
-META = '{"attempts": [{"n": 1, "try": 1, "started_at": "2026-12-07T05:00:00+00:00"}]}'
+# A run's attempts log as the runner writes it (about 135 bytes).
+META = json.dumps(
+    {
+        "attempts": [
+            {
+                "n": 1,
+                "try": 1,
+                "started_at": "2026-12-07T05:00:00.123456+00:00",
+                "finished_at": "2026-12-07T05:00:00.223456+00:00",
+            }
+        ]
+    }
+)
 
 DELIVER = """
     WITH e AS (SELECT e.id AS execution_id, e.subscription_id, e.subscription_id || ':' || e.fire_key || ':' AS prefix
@@ -52,7 +66,7 @@ DELIVER = """
               FROM e JOIN sc USING (subscription_id) JOIN c ON c.id = sc.channel_id){ledger}
     INSERT INTO channels_inboxmessage (owner_id, key, title, body, urgent, data, execution_id, subscription_id,
                                        channel_id, created_at)
-    SELECT d.owner_id, d.key, 'Weather', %(body)s, false, %(data)s::jsonb, d.execution_id, d.subscription_id,
+    SELECT d.owner_id, d.key, 'Weather', %(body)s, false, {inbox_data}, d.execution_id, d.subscription_id,
            d.channel_id, now()
     FROM pairs d {join_ledger} ON CONFLICT (key) DO NOTHING
 """
@@ -61,11 +75,23 @@ LEDGER = """,
                                               response_summary, error_kind, created_at, sent_at)
                SELECT execution_id, channel_id, key, 'sent', 1, 'stored', '', now(), now() FROM pairs
                ON CONFLICT DO NOTHING RETURNING idempotency_key)"""
+SNAPSHOT = """
+    INSERT INTO executions_toolsnapshot (value, first_execution_id, last_execution_id, created_at)
+    VALUES (%(data)s::jsonb, %(first)s, %(last)s, now()) RETURNING id
+"""
 WRITE_BACK = """
     UPDATE executions_execution SET status = 'succeeded', attempts = 1, started_at = now(), finished_at = now(),
-           message = %(body)s, tool_snapshot = %(data)s::jsonb, meta = %(meta)s::jsonb
+           message = %(body)s, {answer}, meta = %(meta)s::jsonb
     WHERE id = ANY(%(ids)s) AND status IN ('queued', 'retrying')
 """
+# The design before executions/0009, for ``--variant copied-answer``.
+COPIED_ANSWER = [
+    "ALTER TABLE executions_execution ADD COLUMN tool_snapshot jsonb",
+    "ALTER TABLE executions_execution RESET (fillfactor)",
+    "DROP INDEX exec_exceptional_newest",
+    "CREATE INDEX exec_exceptional_latest ON executions_execution (id DESC)"
+    " WHERE status IN ('failed', 'retrying', 'skipped', 'missed')",
+]
 
 
 def _machine_cpu_s() -> float:
@@ -88,15 +114,20 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         from taskhub.subscriptions.models import Subscription
 
         call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
-        data, body = ("{}", "") if variant == "narrow" else (DATA, BODY)
         deliver = DELIVER.format(
             ledger="" if variant == "no-ledger" else LEDGER,
             join_ledger="" if variant == "no-ledger" else "JOIN ledger l ON l.idempotency_key = d.key",
+            inbox_data="'{}'" if variant == "narrow" else "%(data)s::jsonb",
         )
-
-        if variant == "no-unread-index":
-            with connection.cursor() as cursor:
-                cursor.execute("DROP INDEX inbox_unread")
+        copied = variant == "copied-answer"
+        write_back = WRITE_BACK.format(
+            answer="tool_snapshot = %(data)s::jsonb" if copied else "snapshot_id = %(snapshot)s"
+        )
+        with connection.cursor() as cursor:
+            for statement in COPIED_ANSWER if copied else []:
+                cursor.execute(statement)
+            if variant.startswith("fillfactor-"):
+                cursor.execute(f"ALTER TABLE executions_execution SET (fillfactor = {int(variant[11:])})")
 
         schedule_id = Subscription.objects.values_list("schedule_id", flat=True).first()
         tick = nominal_fire(cron="0 8 * * *", timezone="Asia/Shanghai", now=timezone.now())
@@ -111,11 +142,14 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         def work(mine: list[list[int]]) -> None:
             with psycopg.connect(dsn) as conn:
                 for ids in mine:
-                    params = {"ids": ids, "body": body, "data": data, "meta": META}
+                    params = {"ids": ids, "body": BODY, "data": DATA, "meta": META, "first": ids[0], "last": ids[-1]}
                     with conn.transaction(), conn.cursor() as cursor:
                         cursor.execute("SET LOCAL enable_nestloop = off")
                         cursor.execute(deliver, params)
-                        cursor.execute(WRITE_BACK, params)
+                        if not copied:
+                            cursor.execute(SNAPSHOT, params)
+                            params["snapshot"] = cursor.fetchone()[0]
+                        cursor.execute(write_back, params)
 
         threads = [threading.Thread(target=work, args=(batches[i::connections],)) for i in range(connections)]
         cpu = _machine_cpu_s()
@@ -127,6 +161,10 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM channels_inboxmessage")
             stored = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'executions_execution'"
+            )
+            updated, heap_only = cursor.fetchone()
         if stored != pushes:
             raise SystemExit(f"only {stored}/{pushes} inbox rows stored")
     floor = (fanout_cpu + rows_cpu) / pushes * 1e6
@@ -134,6 +172,8 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         "fanout_cpu_us_per_push": round(fanout_cpu / pushes * 1e6, 1),
         "rows_cpu_us_per_push": round(rows_cpu / pushes * 1e6, 1),
         "floor_cpu_us_per_push": round(floor, 1),
+        # Of the write-back's updates, the share PostgreSQL wrote in place (no new index entries).
+        "heap_only_updates": round(heap_only / max(updated, 1), 3),
         # A million pushes' CPU spread over both cores: the least time the database alone needs.
         "floor_1m_on_2_cores_s": round(floor / 2, 1),
     }
@@ -142,11 +182,21 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--variant", choices=["current", "no-ledger", "narrow", "no-unread-index"], default="current")
+    parser.add_argument(
+        "--variant",
+        default="current",
+        help="current, no-ledger, narrow, copied-answer or fillfactor-N, or several, comma-separated (docstring)",
+    )
     parser.add_argument("--connections", type=int, default=2, help="as many as the fan-out bench's workers")
     args = parser.parse_args()
+    variants = args.variant.split(",")
+    for variant in variants:
+        if variant not in ("current", "no-ledger", "narrow", "copied-answer") and not (
+            variant.startswith("fillfactor-") and variant[11:].isdigit()
+        ):
+            parser.error(f"--variant: unknown variant {variant!r}")
     figures: dict[str, object] = {"subscriptions": args.n}
-    for variant in dict.fromkeys(["current", args.variant]):  # the baseline first, in the same run
+    for variant in dict.fromkeys(["current", *variants]):  # the baseline first, in the same run
         measured = measure(args.n, variant, args.connections)
         figures.update({f"{variant}_{name}": value for name, value in measured.items()})
         for name, value in measured.items():

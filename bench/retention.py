@@ -39,10 +39,9 @@ def _write_history(*, old_days: int) -> int:
     sql = f"""
         WITH old AS (
             INSERT INTO executions_execution (subscription_id, fire_key, instance_id, status, attempts, error_kind,
-                error_message, message, meta, tool_snapshot, finished_at, created_at)
+                error_message, message, meta, finished_at, created_at)
             SELECT id, 'old', gen_random_uuid(), 'succeeded', 1, '', '', 'Weather: sunny', '{{}}',
-                '{{"data": {{"city": "X"}}, "status": "fresh"}}', now() - interval '{old_days} days',
-                now() - interval '{old_days} days'
+                now() - interval '{old_days} days', now() - interval '{old_days} days'
             FROM subscriptions_subscription ORDER BY id
             RETURNING id, subscription_id
         ), ledger AS (

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 
 from taskhub.core.api import IdCursorPagination, StrictModelSerializer, query_choice
 from taskhub.core.errors import InvalidInput
-from taskhub.executions.models import Execution, ExecutionStatus
+from taskhub.executions.models import Execution, ExecutionStatus, with_status
 
 
 class ExecutionSerializer(StrictModelSerializer):
+    # The tool's answer the run used: {"data", "status", "fetched_at"}, or null (ToolSnapshot).
+    tool_snapshot = serializers.JSONField(read_only=True, allow_null=True)
+
     class Meta:
         model = Execution
         fields = [
@@ -56,7 +59,7 @@ FILTERS = [
 
 def executions_of(user: object, params: dict[str, str], subscription_id: int | None = None) -> QuerySet[Execution]:
     """``user``'s executions filtered by the query parameters in ``FILTERS``."""
-    qs = Execution.objects.filter(subscription__owner=user)
+    qs = Execution.objects.filter(subscription__owner=user).select_related("snapshot")
     subscription = subscription_id or params.get("subscription")
     if subscription:
         if not str(subscription).isdigit():
@@ -64,7 +67,7 @@ def executions_of(user: object, params: dict[str, str], subscription_id: int | N
         qs = qs.filter(subscription_id=int(subscription))
     status = query_choice(params, "status", ExecutionStatus.values)
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(with_status(status))
     since, until = _time_param(params, "since"), _time_param(params, "until")
     if since:
         qs = qs.filter(created_at__gte=since)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from taskhub.core.errors import ErrorKind
 
@@ -22,9 +22,38 @@ class ExecutionStatus(models.TextChoices):
 ERROR_KIND_CHOICES = [(kind.value, kind.value) for kind in ErrorKind]
 # Work that a worker still owes us; each such execution is in an ExecutionBatch.
 IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RETRYING)
+# The rare outcomes, the ones worth an index of their own (``Execution.exceptional``).
+EXCEPTIONAL = (ExecutionStatus.FAILED, ExecutionStatus.RETRYING, ExecutionStatus.SKIPPED, ExecutionStatus.MISSED)
+
+
+class ToolSnapshot(models.Model):
+    """A tool's answer as the executions of one run got it, stored once for all of them.
+
+    A run writes one per distinct answer (a few per batch of a thousand executions)
+    and its executions refer to it, instead of each carrying a copy of about a kilobyte:
+    that copy made an execution's result too wide to be written in place (see
+    ``Execution``). Written in the transaction that writes the results.
+    """
+
+    # {"data": the answer, "status": fresh/cached/stale, "fetched_at": ISO 8601}
+    value = models.JSONField()
+    # The ids of the executions that may refer to it (the run's): retention looks only there.
+    first_execution_id = models.BigIntegerField()
+    last_execution_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"tool snapshot {self.pk} of executions {self.first_execution_id}..{self.last_execution_id}"
 
 
 class Execution(models.Model):
+    """One run of a subscription. The fan-out inserts it narrow (queued, about 140 bytes); the
+    run writes its result in place: no index covers a column the result changes, and the
+    fan-out fills pages to a quarter (fillfactor 25, executions/0009), which leaves each row
+    room for a result of about 360 bytes (a short message, its attempts log, a snapshot
+    reference) on its page. A successful run's write is then a heap-only (HOT) update that
+    adds no index entry; a longer result moves to another page, as every result did before."""
+
     # Indexed by the (subscription, fire key) constraint's index, which leads with it.
     # Cascaded by the ORM, not checked by a database constraint: the check would share-lock
     # (and so write) every subscription row a fan-out inserts for. An execution inserted as
@@ -51,11 +80,29 @@ class Execution(models.Model):
 
     error_kind = models.CharField(max_length=16, choices=ERROR_KIND_CHOICES, blank=True)
     error_message = models.TextField(blank=True)
-    tool_snapshot = models.JSONField(null=True, blank=True)
+    # The tool's answer this run used (shared by the run's executions). Referenced by
+    # the ORM only, like ``subscription``; retention keeps it while an execution does.
+    snapshot = models.ForeignKey(
+        ToolSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     message = models.TextField(blank=True)
     # {"attempts": [{"n", "started_at", "finished_at", "error_kind", "error"}], ...}
     meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the database. A successful run leaves it false, as the fan-out inserted it, so
+    # the index of rare outcomes below does not stop that write from being heap-only
+    # (one that named ``status`` would: PostgreSQL checks the columns, not the predicate).
+    exceptional = models.GeneratedField(
+        expression=Case(When(status__in=EXCEPTIONAL, then=Value(True)), default=Value(False)),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -65,17 +112,18 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["subscription", "-created_at"], name="exec_by_sub_time"),
             # Listing by status (admin filter) newest first: succeeded rows, nearly all of them,
-            # are found by walking the primary key; only the rare outcomes have an index, so a
-            # successful run's status change writes one index entry fewer.
-            models.Index(
-                fields=["-id"],
-                condition=Q(status__in=["failed", "retrying", "skipped", "missed"]),
-                name="exec_exceptional_latest",
-            ),
+            # are found by walking the primary key; only the rare outcomes have an index.
+            # A query uses it by asking for ``exceptional`` (``exceptional_status``).
+            models.Index(fields=["-id"], condition=Q(exceptional=True), name="exec_exceptional_newest"),
         ]
 
     def __str__(self) -> str:
         return f"execution {self.pk} of subscription {self.subscription_id} at {self.fire_key} ({self.status})"
+
+    @property
+    def tool_snapshot(self) -> dict | None:
+        """The tool's answer this run used: data, status, fetched at (None if it got none)."""
+        return self.snapshot.value if self.snapshot_id else None
 
 
 class ExecutionBatch(models.Model):
@@ -130,3 +178,8 @@ class ScheduleFire(models.Model):
 
     def __str__(self) -> str:
         return f"schedule {self.schedule_id} fired at {self.fire_at.isoformat()}"
+
+
+def with_status(status: str) -> Q:
+    """Executions of ``status``, asked so that a rare outcome's listing walks its own index."""
+    return Q(status=status, exceptional=True) if status in EXCEPTIONAL else Q(status=status)

@@ -1,7 +1,8 @@
 """History older than its retention is deleted, a chunk at a time, by one beat entry.
 
 Every push leaves rows behind: its execution, its ledger rows (``Delivery``), its
-inbox message, and for an alert the event it came from. A million daily pushes
+inbox message, and for an alert the event it came from; every run a few tool
+snapshots, kept while an execution refers to them. A million daily pushes
 would grow the database by a few GB a day for ever; ``prune_history`` keeps it
 to what the retention settings ask (``EXECUTION_RETENTION_DAYS``,
 ``EVENT_RETENTION_DAYS``, ``INBOX_RETENTION_DAYS``; 0 keeps everything).
@@ -32,7 +33,7 @@ from django.utils import timezone as djtz
 
 from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
 from taskhub.core.bulk import ids_in
-from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire, ToolSnapshot
 from taskhub.monitoring.models import Event
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,16 @@ _SUPERSEDED = [
     | Q(Exists(_NEWER.filter(status=ExecutionStatus.SUCCEEDED)), status=ExecutionStatus.SUCCEEDED),
 ]
 
+# The executions that refer to a snapshot are among those its run wrote: only that range is read.
+_REFERRING = Execution.objects.filter(
+    pk__gte=OuterRef("first_execution_id"), pk__lte=OuterRef("last_execution_id"), snapshot_id=OuterRef("pk")
+)
+
 
 @dataclass(frozen=True)
 class Pruned:
     executions: int = 0
+    tool_snapshots: int = 0
     inbox_messages: int = 0
     events: int = 0
     schedule_fires: int = 0
@@ -70,6 +77,7 @@ def prune_history(*, now: datetime | None = None, chunk: int = CHUNK, limit: int
         cutoff = now - timedelta(days=days)
         newer_fire = ScheduleFire.objects.filter(schedule_id=OuterRef("schedule_id"), fire_at__gt=OuterRef("fire_at"))
         counts["executions"] = _prune(Execution, "created_at", cutoff, _SUPERSEDED, chunk, limit)
+        counts["tool_snapshots"] = _prune(ToolSnapshot, "created_at", cutoff, [~Exists(_REFERRING)], chunk, limit)
         counts["schedule_fires"] = _prune(ScheduleFire, "created_at", cutoff, [Exists(newer_fire)], chunk, limit)
     if days := settings.EVENT_RETENTION_DAYS:
         matched = [Q(done_at__isnull=False)]

@@ -218,7 +218,7 @@ _RESULT_COLUMNS = (
     ("started_at", "timestamptz"),
     ("finished_at", "timestamptz"),
     ("message", ""),
-    ("tool_snapshot", "jsonb"),
+    ("snapshot_id", "bigint"),
 )
 
 
@@ -234,7 +234,7 @@ class LotResult(NamedTuple):
     started_at: datetime
     finished_at: datetime | None
     message: str
-    tool_snapshot: dict[str, Any] | None
+    snapshot_id: int | None
 
 
 # Over the state the run started from only: still owed, and no other run wrote an attempt since.
@@ -246,9 +246,9 @@ def write_results(results: Sequence[LotResult]) -> list[int]:
 
     Each execution travels as its id and its lot's number, each lot's columns once. An
     execution that is no longer owed, or that another run already wrote this attempt
-    of (a run that outlived its lease and was taken over), is left as it is. Message,
-    snapshot and meta objects that lots share (one render, one tool answer, one
-    attempts log) travel once each (``bulk`` shared columns).
+    of (a run that outlived its lease and was taken over), is left as it is. Message
+    and meta objects that lots share (one render, one attempts log) travel once each
+    (``bulk`` shared columns).
     """
     members = [(pk, n) for n, result in enumerate(results) for pk in result.execution_ids]
     if not members:
@@ -257,7 +257,7 @@ def write_results(results: Sequence[LotResult]) -> list[int]:
     l_source, l_params = rows_relation(
         _RESULT_COLUMNS,
         [(n, *result[1:]) for n, result in enumerate(results)],
-        shared=("meta", "message", "tool_snapshot"),
+        shared=("meta", "message"),
         name="l",
     )
     return update_from(

@@ -31,7 +31,7 @@ from taskhub.core.errors import ErrorKind, TaskHubError
 from taskhub.executions import dispatch, retry
 from taskhub.executions.jobs import Lot, load_lots
 from taskhub.executions.message import compose, reworded
-from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus
+from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionBatch, ExecutionStatus, ToolSnapshot
 from taskhub.executions.rows import InsertedExecution, LotResult, write_results
 from taskhub.monitoring.alerts import event_results
 from taskhub.obs import metrics
@@ -335,11 +335,11 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
                 now,
                 None if outcome.status == ExecutionStatus.RETRYING else now,
                 outcome.message,
-                outcome.tool_snapshot,
+                None,  # the snapshot's id, once stored (_with_snapshots)
             )
         )
     with transaction.atomic():
-        written_ids = write_results(results)
+        written_ids = write_results(_with_snapshots(outcomes, results))
         if len(written_ids) < sum(len(outcome.lot.execution_ids) for outcome in outcomes):
             # Some were not owed any more (another run wrote them): only what was written counts.
             kept = set(written_ids)
@@ -359,6 +359,31 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
             dispatch.enqueue(batch, countdown=delay, now=now)
         ExecutionBatch.objects.filter(pk=batch_id).delete()
     return written
+
+
+def _with_snapshots(outcomes: list[Outcome], results: list[LotResult]) -> list[LotResult]:
+    """``results`` referring to their tool snapshots, each distinct one stored once (one INSERT).
+
+    Lots of one tool answer share its snapshot object, so a batch stores a few rows,
+    each with the range of ids of the executions that refer to it (for retention).
+    """
+    lots: dict[int, list[int]] = defaultdict(list)
+    values: dict[int, dict[str, Any]] = {}
+    for outcome in outcomes:
+        if outcome.tool_snapshot is not None and outcome.lot.execution_ids:
+            values[id(outcome.tool_snapshot)] = outcome.tool_snapshot
+            lots[id(outcome.tool_snapshot)] += outcome.lot.execution_ids
+    stored = ToolSnapshot.objects.bulk_create(
+        ToolSnapshot(value=values[key], first_execution_id=min(ids), last_execution_id=max(ids))
+        for key, ids in lots.items()
+    )
+    ids_by_value = {key: snapshot.pk for key, snapshot in zip(lots, stored, strict=True)}
+    return [
+        result._replace(snapshot_id=ids_by_value[id(outcome.tool_snapshot)])
+        if outcome.tool_snapshot is not None and outcome.lot.execution_ids
+        else result
+        for outcome, result in zip(outcomes, results, strict=True)
+    ]
 
 
 def _update_subscriptions(outcomes: list[Outcome]) -> None:

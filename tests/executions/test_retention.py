@@ -11,7 +11,7 @@ from django_celery_beat.models import CrontabSchedule
 
 from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
-from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire
+from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire, ToolSnapshot
 from taskhub.executions.retention import Pruned, prune_history
 from taskhub.executions.runner import run_batch
 from taskhub.monitoring.models import Event
@@ -60,6 +60,23 @@ def test_executions_with_their_ledger_and_inbox_messages_go_once_past_their_rete
     _age(InboxMessage, 91, execution_id__in=first)
     assert prune_history() == Pruned(inbox_messages=2)
     assert set(InboxMessage.objects.values_list("owner", flat=True)) == {alice.pk, bob.pk}
+    assert prune_history() == Pruned()
+
+
+def test_a_tool_snapshot_goes_once_no_execution_refers_to_it(alice, bob, api_for) -> None:
+    subs = active_periodic(alice), active_periodic(bob)  # one city: one answer, one snapshot per run
+    _tick(*subs)
+    first = list(Execution.objects.values_list("pk", flat=True))
+    _tick(*subs, days_later=1)
+    assert ToolSnapshot.objects.count() == 2
+    _age(Execution, 31, pk__in=first)
+    _age(ToolSnapshot, 31)  # the second run's too: its executions are recent and refer to it
+
+    assert prune_history() == Pruned(executions=2, tool_snapshots=1)
+    [kept] = ToolSnapshot.objects.all()
+    assert set(Execution.objects.values_list("snapshot_id", flat=True)) == {kept.pk}
+    [shown] = api_for(alice).get("/api/v1/executions/").json()["results"]
+    assert shown["tool_snapshot"] == kept.value
     assert prune_history() == Pruned()
 
 

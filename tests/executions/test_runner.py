@@ -12,12 +12,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from taskhub.channels.models import Delivery, InboxMessage
 from taskhub.executions.fanout import fanout, nominal_fire
-from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus
+from taskhub.executions.models import Execution, ExecutionBatch, ExecutionStatus, ToolSnapshot
 from taskhub.executions.reconciler import reconcile
 from taskhub.executions.runner import claim, run_batch
 from taskhub.subscriptions.models import Subscription
@@ -59,6 +60,49 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
     assert shanghai.body.endswith("°C")
     assert Delivery.objects.filter(status="sent").count() == 4
     assert not ExecutionBatch.objects.exists()  # the batch is done
+
+
+def test_a_tool_answer_is_stored_once_and_each_execution_shows_the_one_it_used(alice, bob, api_for) -> None:
+    beijing = [active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(3)]
+    shanghai = active_periodic(bob, arguments={"city": "Shanghai"})
+    run_batch(_fan_out(*beijing, shanghai))
+
+    assert ToolSnapshot.objects.count() == 2  # one per distinct answer, not one per execution
+    shown = api_for(alice).get("/api/v1/executions/").json()["results"]
+    assert len(shown) == 3
+    assert {e["tool_snapshot"]["data"]["location"]["city"] for e in shown} == {"Beijing"}
+    assert {e["tool_snapshot"]["status"] for e in shown} == {"fresh"}
+    [other] = api_for(bob).get("/api/v1/executions/").json()["results"]
+    assert other["tool_snapshot"]["data"]["location"]["city"] == "Shanghai"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="heap-only updates are PostgreSQL's")
+@pytest.mark.django_db  # one transaction: PostgreSQL counts its heap-only updates per transaction
+def test_a_successful_runs_results_are_written_in_place_without_new_index_entries(alice, tools_registry) -> None:
+    # A message of the size the fan-out bench pushes: its result fits on its page (Execution).
+    cities = ("Beijing", "Shanghai")
+    subs = [
+        active_periodic(alice, arguments={"city": c}, template="{temperature_c}°C") for c in cities for _ in range(50)
+    ]
+    batch = _fan_out(*subs)
+
+    before = _updates_so_far(Execution)
+    run_batch(batch)
+    updated, heap_only = (after - then for after, then in zip(_updates_so_far(Execution), before, strict=True))
+
+    assert Execution.objects.filter(status=ExecutionStatus.SUCCEEDED).count() == 100
+    assert (updated, heap_only) == (100, 100)
+
+
+def _updates_so_far(model: type[Model]) -> tuple[int, int]:
+    """Rows of ``model`` this transaction updated, and how many of them in place (heap-only)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(oid), pg_stat_get_xact_tuples_hot_updated(oid)"
+            " FROM pg_class WHERE relname = %s",
+            [model._meta.db_table],
+        )
+        return cursor.fetchone()
 
 
 def test_running_the_same_batch_again_sends_nothing_twice(alice, tools_registry) -> None:
