@@ -46,3 +46,16 @@ def publish(
         logger.warning("broker unreachable: work left to its sweep", extra={"task": task.name, "error": str(exc)})
         return False
     return True
+
+
+def publish_each(
+    task: Any, messages: Sequence[tuple[queues.Route, Sequence[Any]]], *, countdown: float | None = None
+) -> int:
+    """Send ``task`` once per (route, args) in ``messages``, in order, until the broker refuses one.
+
+    Returns how many were sent: the senders leave the rest (``messages[sent:]``) to their sweep.
+    """
+    for sent, (route, args) in enumerate(messages):
+        if not publish(task, route=route, args=args, countdown=countdown):
+            return sent
+    return len(messages)

@@ -73,18 +73,17 @@ def enqueue(
 def send(batches: Sequence[ExecutionBatch], *, countdown: float | None = None) -> None:
     """One ``execute_batch`` message per recorded batch, on its queue and priority.
 
-    Batches the broker does not take (``broker.publish``) are left to the reconciler,
+    Batches the broker does not take (``broker.publish_each``) are left to the reconciler,
     their lease cut short so that its first run once the broker is back sends them,
     instead of a whole lease later.
     """
     from agents.worker.tasks import execute_batch
 
-    for n, batch in enumerate(batches):
-        route = queues.Route(queue=batch.queue, priority=batch.priority)
-        if not broker.publish(execute_batch, route=route, args=[batch.pk], countdown=countdown):
-            _left_to_reconciler(batches[n:])
-            return
-        metrics.SENT.inc(len(batch.execution_ids))
+    messages = [(queues.Route(queue=batch.queue, priority=batch.priority), [batch.pk]) for batch in batches]
+    sent = broker.publish_each(execute_batch, messages, countdown=countdown)
+    metrics.SENT.inc(sum(len(batch.execution_ids) for batch in batches[:sent]))
+    if sent < len(batches):
+        _left_to_reconciler(batches[sent:])
 
 
 def _left_to_reconciler(batches: Sequence[ExecutionBatch]) -> None:

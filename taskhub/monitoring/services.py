@@ -220,7 +220,7 @@ def events_record(events: list[NewEvent], *, match: bool = True) -> list[int]:
 def matches_send(event_ids: list[int]) -> None:
     """One ``match_event`` message per event (queue ``high``).
 
-    Those the broker does not take (``broker.publish``) are left to the poller, their
+    Those the broker does not take (``broker.publish_each``) are left to the poller, their
     match lease cut short: its first run once the broker is back sends them.
     """
     from agents.worker.monitor_tasks import match_event
@@ -228,10 +228,9 @@ def matches_send(event_ids: list[int]) -> None:
     from taskhub.core import broker
 
     route = queues.route(queues.HIGH)
-    for n, event_id in enumerate(event_ids):
-        if not broker.publish(match_event, route=route, args=[event_id]):
-            Event.objects.filter(pk__in=event_ids[n:], done_at=None).update(match_lease_until=djtz.now())
-            return
+    sent = broker.publish_each(match_event, [(route, [event_id]) for event_id in event_ids])
+    if sent < len(event_ids):
+        Event.objects.filter(pk__in=event_ids[sent:], done_at=None).update(match_lease_until=djtz.now())
 
 
 def _insert_new(rows: list[Event]) -> list[int]:
