@@ -14,10 +14,10 @@ and the row work, in microseconds per push of the whole machine's CPU.
 ``--variant`` also measures, in a second throw-away database in the same run, what a
 design change would save against this schema (the baseline, ``current``, always measured):
 ``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
-``narrow`` stores no tool answer in inbox rows either (a reference would);
-``copied-answer`` is the design before 0009: every execution's result carries its own
-copy of the tool answer, pages are full and an index names ``status``, so the write-back
-is not heap-only; ``fillfactor-N`` leaves N% of the executions' pages to the inserts.
+``copied-answer`` is the design before executions/0009 and channels/0011: every
+execution's result and every inbox row carries its own copy of the tool answer, pages
+are full and an index names ``status``, so the write-back is not heap-only;
+``fillfactor-N`` leaves N% of the executions' pages to the inserts.
 Last line: one JSON object.
 """
 
@@ -64,8 +64,8 @@ DELIVER = """
     c AS (SELECT id, owner_id FROM channels_channel WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled),
     pairs AS (SELECT e.execution_id, e.subscription_id, e.prefix || c.id AS key, c.id AS channel_id, c.owner_id
               FROM e JOIN sc USING (subscription_id) JOIN c ON c.id = sc.channel_id){ledger}
-    INSERT INTO channels_inboxmessage (owner_id, key, title, body, urgent, data, execution_id, subscription_id,
-                                       channel_id, created_at)
+    INSERT INTO channels_inboxmessage (owner_id, key, title, body, urgent, data, snapshot_id, execution_id,
+                                       subscription_id, channel_id, created_at)
     SELECT d.owner_id, d.key, 'Weather', %(body)s, false, {inbox_data}, d.execution_id, d.subscription_id,
            d.channel_id, now()
     FROM pairs d {join_ledger} ON CONFLICT (key) DO NOTHING
@@ -84,7 +84,7 @@ WRITE_BACK = """
            message = %(body)s, {answer}, meta = %(meta)s::jsonb
     WHERE id = ANY(%(ids)s) AND status IN ('queued', 'retrying')
 """
-# The design before executions/0009, for ``--variant copied-answer``.
+# The design before executions/0009 (and channels/0011), for ``--variant copied-answer``.
 COPIED_ANSWER = [
     "ALTER TABLE executions_execution ADD COLUMN tool_snapshot jsonb",
     "ALTER TABLE executions_execution RESET (fillfactor)",
@@ -117,7 +117,7 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         deliver = DELIVER.format(
             ledger="" if variant == "no-ledger" else LEDGER,
             join_ledger="" if variant == "no-ledger" else "JOIN ledger l ON l.idempotency_key = d.key",
-            inbox_data="'{}'" if variant == "narrow" else "%(data)s::jsonb",
+            inbox_data="%(data)s::jsonb, NULL" if variant == "copied-answer" else "'{}', %(snapshot)s",
         )
         copied = variant == "copied-answer"
         write_back = WRITE_BACK.format(
@@ -144,11 +144,11 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
                 for ids in mine:
                     params = {"ids": ids, "body": BODY, "data": DATA, "meta": META, "first": ids[0], "last": ids[-1]}
                     with conn.transaction(), conn.cursor() as cursor:
-                        cursor.execute("SET LOCAL enable_nestloop = off")
-                        cursor.execute(deliver, params)
-                        if not copied:
+                        if not copied:  # stored before the pushes that refer to it, as the runner does
                             cursor.execute(SNAPSHOT, params)
                             params["snapshot"] = cursor.fetchone()[0]
+                        cursor.execute("SET LOCAL enable_nestloop = off")
+                        cursor.execute(deliver, params)
                         cursor.execute(write_back, params)
 
         threads = [threading.Thread(target=work, args=(batches[i::connections],)) for i in range(connections)]
@@ -185,13 +185,13 @@ def main() -> None:
     parser.add_argument(
         "--variant",
         default="current",
-        help="current, no-ledger, narrow, copied-answer or fillfactor-N, or several, comma-separated (docstring)",
+        help="current, no-ledger, copied-answer or fillfactor-N, or several, comma-separated (docstring)",
     )
     parser.add_argument("--connections", type=int, default=2, help="as many as the fan-out bench's workers")
     args = parser.parse_args()
     variants = args.variant.split(",")
     for variant in variants:
-        if variant not in ("current", "no-ledger", "narrow", "copied-answer") and not (
+        if variant not in ("current", "no-ledger", "copied-answer") and not (
             variant.startswith("fillfactor-") and variant[11:].isdigit()
         ):
             parser.error(f"--variant: unknown variant {variant!r}")

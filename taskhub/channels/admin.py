@@ -29,7 +29,8 @@ class InboxMessageAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "title", "urgent", "created_at", "read_at")
     list_filter = ("urgent",)
     search_fields = ("title", "owner__username")
-    raw_id_fields = ("owner", "execution", "subscription", "channel")
+    raw_id_fields = ("owner", "execution", "subscription", "channel", "snapshot")
+    readonly_fields = ("payload",)  # what the user sees as data: the snapshot's, or the row's own
     show_full_result_count = False
 
 

@@ -21,6 +21,9 @@ from taskhub.core.errors import InvalidInput
 
 
 class InboxMessageSerializer(StrictModelSerializer):
+    # The push's tool answer (tool, result, status, an alert's context) or a notice's data.
+    data = serializers.JSONField(source="payload", read_only=True)
+
     class Meta:
         model = InboxMessage
         fields = ["id", "title", "body", "urgent", "data", "execution", "subscription", "created_at", "read_at"]
@@ -46,7 +49,7 @@ class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     pagination_class = IdCursorPagination
 
     def get_queryset(self) -> QuerySet[InboxMessage]:
-        queryset = InboxMessage.objects.filter(owner=self.request.user)
+        queryset = InboxMessage.objects.filter(owner=self.request.user).select_related("snapshot")
         if self.action == "list" and _bool_param(self.request, "unread") is not None:
             queryset = queryset.filter(read_at__isnull=_bool_param(self.request, "unread"))
         return queryset

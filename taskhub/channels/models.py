@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from taskhub.core.crypto import EncryptedCharField
+from taskhub.executions.models import ToolSnapshot, snapshot_reference, stored_snapshot
 
 
 class ChannelKind(models.TextChoices):
@@ -126,7 +129,10 @@ class InboxMessage(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     urgent = models.BooleanField(default=False)
+    # A push of a run refers to its run's tool snapshot (``payload``) instead of copying it
+    # (about a kilobyte per push); a notice, or a push sent another way, keeps its ``data``.
     data = models.JSONField(default=dict, blank=True)
+    snapshot = snapshot_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -142,6 +148,12 @@ class InboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"inbox {self.pk} of {self.owner_id}: {self.title}"
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The structured part of the message (the API's ``data``): its snapshot's, or its own."""
+        value = stored_snapshot(self)
+        return ToolSnapshot.payload_of(value) if value is not None else self.data
 
 
 class NotificationPreferences(models.Model):

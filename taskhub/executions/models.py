@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
@@ -35,7 +37,8 @@ class ToolSnapshot(models.Model):
     ``Execution``). Written in the transaction that writes the results.
     """
 
-    # {"data": the answer, "status": fresh/cached/stale, "fetched_at": ISO 8601}
+    # {"tool", "data": the answer, "status": fresh/cached/stale, "fetched_at": ISO 8601, and
+    # for an alert "alert": value, threshold, previous value, observed at}
     value = models.JSONField()
     # The ids of the executions that may refer to it (the run's): retention looks only there.
     first_execution_id = models.BigIntegerField()
@@ -44,6 +47,28 @@ class ToolSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"tool snapshot {self.pk} of executions {self.first_execution_id}..{self.last_execution_id}"
+
+    @staticmethod
+    def payload_of(value: dict[str, Any]) -> dict[str, Any]:
+        """What a push carries of a snapshot ``value`` (webhooks; the inbox's ``data``)."""
+        payload = {"tool": value.get("tool", ""), "result": value.get("data"), "status": value.get("status")}
+        if "alert" in value:
+            payload["alert"] = value["alert"]
+        return payload
+
+
+def snapshot_reference() -> models.ForeignKey:
+    """A reference to a ``ToolSnapshot`` (executions, inbox messages): kept by the ORM only, no
+    constraint and no index, so a push pays neither; retention keeps the snapshot while needed."""
+    return models.ForeignKey(
+        ToolSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
 
 class Execution(models.Model):
@@ -82,15 +107,7 @@ class Execution(models.Model):
     error_message = models.TextField(blank=True)
     # The tool's answer this run used (shared by the run's executions). Referenced by
     # the ORM only, like ``subscription``; retention keeps it while an execution does.
-    snapshot = models.ForeignKey(
-        ToolSnapshot,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    snapshot = snapshot_reference()
     message = models.TextField(blank=True)
     # {"attempts": [{"n", "started_at", "finished_at", "error_kind", "error"}], ...}
     meta = models.JSONField(default=dict, blank=True)
@@ -121,9 +138,9 @@ class Execution(models.Model):
         return f"execution {self.pk} of subscription {self.subscription_id} at {self.fire_key} ({self.status})"
 
     @property
-    def tool_snapshot(self) -> dict | None:
-        """The tool's answer this run used: data, status, fetched at (None if it got none)."""
-        return self.snapshot.value if self.snapshot_id else None
+    def tool_snapshot(self) -> dict[str, Any] | None:
+        """The tool's answer this run used: tool, data, status, fetched at (None if it got none)."""
+        return stored_snapshot(self)
 
 
 class ExecutionBatch(models.Model):
@@ -183,3 +200,18 @@ class ScheduleFire(models.Model):
 def with_status(status: str) -> Q:
     """Executions of ``status``, asked so that a rare outcome's listing walks its own index."""
     return Q(status=status, exceptional=True) if status in EXCEPTIONAL else Q(status=status)
+
+
+def stored_snapshot(row: models.Model) -> dict[str, Any] | None:
+    """The value of the ``ToolSnapshot`` that ``row`` (an execution, an inbox message) refers to, if any.
+
+    None if it refers to none, or to one retention has deleted (an inbox row waiting
+    for its own retention, which a run may leave behind in a later chunk).
+    """
+    if row.snapshot_id is None:  # type: ignore[attr-defined]
+        return None
+    try:
+        snapshot = row.snapshot  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        return None
+    return snapshot.value if snapshot is not None else None

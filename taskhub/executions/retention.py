@@ -2,7 +2,8 @@
 
 Every push leaves rows behind: its execution, its ledger rows (``Delivery``), its
 inbox message, and for an alert the event it came from; every run a few tool
-snapshots, kept while an execution refers to them. A million daily pushes
+snapshots, kept while an execution refers to them and as long as the inbox keeps
+the messages that refer to them. A million daily pushes
 would grow the database by a few GB a day for ever; ``prune_history`` keeps it
 to what the retention settings ask (``EXECUTION_RETENTION_DAYS``,
 ``EVENT_RETENTION_DAYS``, ``INBOX_RETENTION_DAYS``; 0 keeps everything).
@@ -55,6 +56,7 @@ _SUPERSEDED = [
 ]
 
 # The executions that refer to a snapshot are among those its run wrote: only that range is read.
+# (Its inbox rows are not looked for: a snapshot is kept as long as the inbox keeps messages.)
 _REFERRING = Execution.objects.filter(
     pk__gte=OuterRef("first_execution_id"), pk__lte=OuterRef("last_execution_id"), snapshot_id=OuterRef("pk")
 )
@@ -77,13 +79,16 @@ def prune_history(*, now: datetime | None = None, chunk: int = CHUNK, limit: int
         cutoff = now - timedelta(days=days)
         newer_fire = ScheduleFire.objects.filter(schedule_id=OuterRef("schedule_id"), fire_at__gt=OuterRef("fire_at"))
         counts["executions"] = _prune(Execution, "created_at", cutoff, _SUPERSEDED, chunk, limit)
-        counts["tool_snapshots"] = _prune(ToolSnapshot, "created_at", cutoff, [~Exists(_REFERRING)], chunk, limit)
         counts["schedule_fires"] = _prune(ScheduleFire, "created_at", cutoff, [Exists(newer_fire)], chunk, limit)
     if days := settings.EVENT_RETENTION_DAYS:
         matched = [Q(done_at__isnull=False)]
         counts["events"] = _prune(Event, "received_at", now - timedelta(days=days), matched, chunk, limit)
     if days := settings.INBOX_RETENTION_DAYS:
         counts["inbox_messages"] = _prune(InboxMessage, "created_at", now - timedelta(days=days), [], chunk, limit)
+    if settings.EXECUTION_RETENTION_DAYS and settings.INBOX_RETENTION_DAYS:
+        # Inbox rows refer to snapshots too, by then past their own retention (a run may still hold some).
+        cutoff = now - timedelta(days=max(settings.EXECUTION_RETENTION_DAYS, settings.INBOX_RETENTION_DAYS))
+        counts["tool_snapshots"] = _prune(ToolSnapshot, "created_at", cutoff, [~Exists(_REFERRING)], chunk, limit)
     pruned = Pruned(**counts)
     if any(vars(pruned).values()):
         logger.info("history pruned", extra={f"pruned_{name}": n for name, n in vars(pruned).items()})

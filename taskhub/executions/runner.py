@@ -61,6 +61,7 @@ class Outcome:
     attempts_log: list[dict[str, Any]] = field(default_factory=lambda: NO_ATTEMPTS)
     message: str = ""
     tool_snapshot: dict[str, Any] | None = None
+    snapshot_id: int | None = None  # ``tool_snapshot`` as stored (``_store_snapshots``)
     result: Any = None  # the tool's answer (or the alert's event) once there is one
 
 
@@ -239,24 +240,29 @@ def compose_and_deliver(outcomes: list[Outcome], *, now: datetime) -> list[Outco
     composed = _compose_all(outcomes, now=now)
     worded = reworded(body for _, body in composed)
     snapshots: dict[int, dict[str, Any]] = {}
-    payloads: dict[tuple[int, str], dict[str, Any]] = {}
-    for outcome, (title, body) in zip(outcomes, composed, strict=True):
-        lot, result = outcome.lot, outcome.result
-        outcome.message = body = worded.get(body, body)
+    for outcome, (_, body) in zip(outcomes, composed, strict=True):
+        result = outcome.result
+        outcome.message = worded.get(body, body)
         # Outcomes hold each answer for the whole run: id() names it safely.
         if id(result) not in snapshots:
-            snapshots[id(result)] = {
-                "data": result.data,
-                "status": result.status,
-                "fetched_at": result.fetched_at.isoformat(),
-            }
+            snapshots[id(result)] = _snapshot(outcome.lot.subscription.tool, result)
         outcome.tool_snapshot = snapshots[id(result)]
-        payload_key = (id(result), lot.subscription.tool)
-        if payload_key not in payloads:
-            payloads[payload_key] = _payload(lot.subscription.tool, result)
+    _store_snapshots(outcomes)
+    payloads = {key: ToolSnapshot.payload_of(value) for key, value in snapshots.items()}
+    for outcome, (title, _) in zip(outcomes, composed, strict=True):
+        lot = outcome.lot
         urgent = lot.subscription.priority == Priority.URGENT or lot.subscription.kind == Kind.MONITOR
         pushes.append(
-            Push(lot.execution_ids, lot.subscription_ids, lot.fire_key, title, body, urgent, payloads[payload_key])
+            Push(
+                lot.execution_ids,
+                lot.subscription_ids,
+                lot.fire_key,
+                title,
+                outcome.message,
+                urgent,
+                payloads[id(outcome.result)],
+                outcome.snapshot_id,
+            )
         )
     failures: dict[int, list[Any]] = defaultdict(list)
     for failed in deliver_pushes(pushes):
@@ -299,12 +305,37 @@ def _compose_all(outcomes: list[Outcome], *, now: datetime) -> list[tuple[str, s
     return composed
 
 
-def _payload(tool: str, result: Any) -> dict[str, Any]:
-    """The structured part of a push (webhooks carry it): the tool's answer and, for an alert, its context."""
-    payload = {"tool": tool, "result": result.data, "status": result.status}
+def _snapshot(tool: str, result: Any) -> dict[str, Any]:
+    """What a run keeps of a tool's answer (``ToolSnapshot``): tool, data, status, fetched at, an alert's context."""
+    snapshot = {"tool": tool, "data": result.data, "status": result.status, "fetched_at": result.fetched_at.isoformat()}
     if alert := getattr(result, "alert", None):  # value, threshold, previous value, observed at
-        payload["alert"] = alert
-    return payload
+        snapshot["alert"] = alert
+    return snapshot
+
+
+def _store_snapshots(outcomes: list[Outcome]) -> None:
+    """Store each distinct ``tool_snapshot`` of ``outcomes`` once (one INSERT); set each outcome's ``snapshot_id``.
+
+    Lots of one tool answer share its snapshot object, so a batch stores a few rows,
+    each with the range of ids of the executions that refer to it (for retention).
+    Stored before the pushes, which refer to it too; a run that fails after this
+    leaves rows that nothing refers to, and retention deletes them.
+    """
+    lots: dict[int, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.tool_snapshot is not None and outcome.lot.execution_ids:
+            lots[id(outcome.tool_snapshot)].append(outcome)
+    stored = ToolSnapshot.objects.bulk_create(
+        ToolSnapshot(
+            value=group[0].tool_snapshot,
+            first_execution_id=min(min(o.lot.execution_ids) for o in group),
+            last_execution_id=max(max(o.lot.execution_ids) for o in group),
+        )
+        for group in lots.values()
+    )
+    for group, snapshot in zip(lots.values(), stored, strict=True):
+        for outcome in group:
+            outcome.snapshot_id = snapshot.pk
 
 
 def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> list[Outcome]:
@@ -335,11 +366,11 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
                 now,
                 None if outcome.status == ExecutionStatus.RETRYING else now,
                 outcome.message,
-                None,  # the snapshot's id, once stored (_with_snapshots)
+                outcome.snapshot_id,
             )
         )
     with transaction.atomic():
-        written_ids = write_results(_with_snapshots(outcomes, results))
+        written_ids = write_results(results)
         if len(written_ids) < sum(len(outcome.lot.execution_ids) for outcome in outcomes):
             # Some were not owed any more (another run wrote them): only what was written counts.
             kept = set(written_ids)
@@ -359,31 +390,6 @@ def _write_back(batch_id: int, outcomes: list[Outcome], *, now: datetime) -> lis
             dispatch.enqueue(batch, countdown=delay, now=now)
         ExecutionBatch.objects.filter(pk=batch_id).delete()
     return written
-
-
-def _with_snapshots(outcomes: list[Outcome], results: list[LotResult]) -> list[LotResult]:
-    """``results`` referring to their tool snapshots, each distinct one stored once (one INSERT).
-
-    Lots of one tool answer share its snapshot object, so a batch stores a few rows,
-    each with the range of ids of the executions that refer to it (for retention).
-    """
-    lots: dict[int, list[int]] = defaultdict(list)
-    values: dict[int, dict[str, Any]] = {}
-    for outcome in outcomes:
-        if outcome.tool_snapshot is not None and outcome.lot.execution_ids:
-            values[id(outcome.tool_snapshot)] = outcome.tool_snapshot
-            lots[id(outcome.tool_snapshot)] += outcome.lot.execution_ids
-    stored = ToolSnapshot.objects.bulk_create(
-        ToolSnapshot(value=values[key], first_execution_id=min(ids), last_execution_id=max(ids))
-        for key, ids in lots.items()
-    )
-    ids_by_value = {key: snapshot.pk for key, snapshot in zip(lots, stored, strict=True)}
-    return [
-        result._replace(snapshot_id=ids_by_value[id(outcome.tool_snapshot)])
-        if outcome.tool_snapshot is not None and outcome.lot.execution_ids
-        else result
-        for outcome, result in zip(outcomes, results, strict=True)
-    ]
 
 
 def _update_subscriptions(outcomes: list[Outcome]) -> None:

@@ -70,7 +70,7 @@ def test_a_tool_snapshot_goes_once_no_execution_refers_to_it(alice, bob, api_for
     _tick(*subs, days_later=1)
     assert ToolSnapshot.objects.count() == 2
     _age(Execution, 31, pk__in=first)
-    _age(ToolSnapshot, 31)  # the second run's too: its executions are recent and refer to it
+    _age(ToolSnapshot, 91)  # past the inbox's 90 days too; the second run's executions still refer to theirs
 
     assert prune_history() == Pruned(executions=2, tool_snapshots=1)
     [kept] = ToolSnapshot.objects.all()

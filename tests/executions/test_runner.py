@@ -62,7 +62,9 @@ def test_a_batch_calls_each_distinct_tool_call_once_and_pushes_every_message(ali
     assert not ExecutionBatch.objects.exists()  # the batch is done
 
 
-def test_a_tool_answer_is_stored_once_and_each_execution_shows_the_one_it_used(alice, bob, api_for) -> None:
+def test_a_tool_answer_is_stored_once_and_each_execution_shows_the_one_it_used(
+    alice, bob, api_for, staff, client
+) -> None:
     beijing = [active_periodic(alice, arguments={"city": "Beijing"}) for _ in range(3)]
     shanghai = active_periodic(bob, arguments={"city": "Shanghai"})
     run_batch(_fan_out(*beijing, shanghai))
@@ -74,6 +76,18 @@ def test_a_tool_answer_is_stored_once_and_each_execution_shows_the_one_it_used(a
     assert {e["tool_snapshot"]["status"] for e in shown} == {"fresh"}
     [other] = api_for(bob).get("/api/v1/executions/").json()["results"]
     assert other["tool_snapshot"]["data"]["location"]["city"] == "Shanghai"
+    # The inbox shows it too, from the same row: no message stores a copy.
+    inbox = api_for(alice).get("/api/v1/inbox/").json()["results"]
+    assert [(m["data"]["tool"], m["data"]["result"]["location"]["city"]) for m in inbox] == [
+        ("current_weather", "Beijing")
+    ] * 3
+    assert all(data == {} for data in InboxMessage.objects.values_list("data", flat=True))
+    client.force_login(staff)  # and so do the admin's pages
+    for page in (
+        f"/admin/channels/inboxmessage/{InboxMessage.objects.filter(owner=bob).get().pk}/change/",
+        f"/admin/executions/execution/{Execution.objects.get(subscription=shanghai).pk}/change/",
+    ):
+        assert "observed_at" in client.get(page).content.decode(), page  # a key of the tool's answer
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="heap-only updates are PostgreSQL's")

@@ -79,6 +79,7 @@ def test_an_override_below_the_threshold_reaches_inbox_and_webhook_once_within_5
     assert (pushed["body"], pushed["data"]["result"]["price"]) == (message.body, 6.9)
     alert = pushed["data"]["alert"]
     assert (alert["value"], alert["threshold"], alert["previous"]) == (6.9, 7, 7.95)
+    assert message.payload == pushed["data"]  # the inbox shows what the webhook got, from the run's snapshot
     [for_bob] = InboxMessage.objects.filter(owner=bob)
     assert for_bob.subscription_id == below_6_5.pk
     assert "price is 6.4 (price < 6.5; before: 6.9)" in for_bob.body

@@ -63,6 +63,9 @@ class Push:
     body: str
     urgent: bool
     data: dict[str, Any]
+    # The run's stored tool snapshot whose payload ``data`` is: an inbox row refers to it
+    # instead of storing a copy (``InboxMessage.payload``). None: rows store ``data``.
+    snapshot_id: int | None = None
 
     def to(self, execution_id: int, subscription_id: int, channel_id: int) -> OutboundMessage:
         """This push to one of its executions, for one channel, as ``deliver_messages`` takes it."""
@@ -128,7 +131,9 @@ _PUSH_COLUMNS = (
     ("title", ""),
     ("body", ""),
     ("data", "jsonb"),
+    ("snapshot_id", "bigint"),
 )
+_IN_SNAPSHOT: dict[str, Any] = {}  # the data of an inbox row that refers to its snapshot: never changed
 
 
 def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetime) -> list[Pair] | None:
@@ -138,7 +143,10 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
         for n, push in enumerate(pushes)
         for execution_id, sub_id in zip(push.execution_ids, push.subscription_ids, strict=True)
     ]
-    push_rows = [(n, p.fire_key, p.urgent, p.title[:200], p.body, p.data) for n, p in enumerate(pushes)]
+    push_rows = [
+        (n, p.fire_key, p.urgent, p.title[:200], p.body, _IN_SNAPSHOT if p.snapshot_id else p.data, p.snapshot_id)
+        for n, p in enumerate(pushes)
+    ]
     e_source, e_params = rows_relation(_EXECUTION_COLUMNS, execution_rows)
     p_source, p_params = rows_relation(_PUSH_COLUMNS, push_rows, shared=("title", "body", "data"))
     q = connection.ops.quote_name
@@ -175,10 +183,10 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
             RETURNING idempotency_key
         ),
         stored AS (
-            INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, execution_id,
-                                                          subscription_id, channel_id, created_at)
-            SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, d.execution_id, d.subscription_id,
-                   d.channel_id, %s
+            INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
+                                                          execution_id, subscription_id, channel_id, created_at)
+            SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id,
+                   d.subscription_id, d.channel_id, %s
             FROM direct d JOIN ledger l ON l.idempotency_key = d.key JOIN p ON p.push = d.push
             ON CONFLICT (key) DO NOTHING
             RETURNING id, key, owner_id
