@@ -141,7 +141,7 @@ class InboxMessage(models.Model):
         # One index per push, not two: the unread ones (``?unread=true``, "mark all read") are
         # found by walking the owner's messages newest first, which retention keeps to
         # INBOX_RETENTION_DAYS. A partial index of unread messages cost every push a second
-        # random insert (bench/floor.py --variant no-unread-index: 66.6 to 51.8 us of row work
+        # random insert (bench/floor.py, a variant without it at 2f0cab3: 66.6 to 51.8 us of row work
         # per push) and made marking a message read a non-heap-only update.
         indexes = [models.Index(fields=["owner", "-id"], name="inbox_by_owner")]
         constraints = [models.UniqueConstraint(fields=["key"], name="inbox_once_per_key")]

@@ -26,6 +26,8 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ("fire_key", "subscription__title")
     raw_id_fields = ("subscription",)
     show_full_result_count = False
+    # The snapshot shown as its value, not as a field (a select would list every snapshot).
+    exclude = ("snapshot",)
     readonly_fields = [*(field.name for field in Execution._meta.fields if field.name != "snapshot"), "tool_snapshot"]
 
     def has_add_permission(self, request: object) -> bool:

@@ -13,7 +13,8 @@ from taskhub.executions.models import Execution, ExecutionStatus, with_status
 
 
 class ExecutionSerializer(StrictModelSerializer):
-    # The tool's answer the run used: {"data", "status", "fetched_at"}, or null (ToolSnapshot).
+    # The tool's answer the run used: {"tool", "data", "status", "fetched_at", an alert's
+    # "alert"} (rows older than executions/0009 lack "tool"), or null (ToolSnapshot).
     tool_snapshot = serializers.JSONField(read_only=True, allow_null=True)
 
     class Meta:

@@ -34,7 +34,8 @@ class ToolSnapshot(models.Model):
     A run writes one per distinct answer (a few per batch of a thousand executions)
     and its executions refer to it, instead of each carrying a copy of about a kilobyte:
     that copy made an execution's result too wide to be written in place (see
-    ``Execution``). Written in the transaction that writes the results.
+    ``Execution``). Its inbox rows refer to it too, so a run stores it before pushing
+    (``runner._store_snapshots``); one whose run failed after that is left to retention.
     """
 
     # {"tool", "data": the answer, "status": fresh/cached/stale, "fetched_at": ISO 8601, and
@@ -130,7 +131,7 @@ class Execution(models.Model):
             models.Index(fields=["subscription", "-created_at"], name="exec_by_sub_time"),
             # Listing by status (admin filter) newest first: succeeded rows, nearly all of them,
             # are found by walking the primary key; only the rare outcomes have an index.
-            # A query uses it by asking for ``exceptional`` (``exceptional_status``).
+            # A query uses it by asking for ``exceptional`` (``with_status``).
             models.Index(fields=["-id"], condition=Q(exceptional=True), name="exec_exceptional_newest"),
         ]
 
