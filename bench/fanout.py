@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 from datetime import timedelta
@@ -25,15 +26,83 @@ import psutil
 from _setup import bench_database, machine, wait_drained, wait_for
 
 
-def _rss_sampler(procs: list[psutil.Process], stop: threading.Event, peak: dict[str, float]) -> None:
-    while not stop.is_set():
-        for proc in procs:
+def _group(proc: psutil.Process, worker_pid: int) -> str | None:
+    """The process group a process's CPU is counted in, or None for the rest of the machine."""
+    if proc.pid == os.getpid():
+        return "bench (fan-out, polling)"
+    if worker_pid in (proc.pid, proc.ppid()):  # the prefork pool's processes are the worker's children
+        return "workers"
+    name = proc.name()
+    if name.startswith("postgres"):
+        # A backend's title is "postgres: user database host(port) state"; the server's own
+        # processes name their role ("postgres: autovacuum worker", "postgres: checkpointer").
+        title = " ".join(proc.cmdline())
+        if "autovacuum" in title:
+            return "postgresql autovacuum"
+        return "postgresql backends" if "(" in title else "postgresql server"
+    if name.startswith("redis"):
+        return "redis"
+    if "uvicorn" in " ".join(proc.cmdline()):
+        return "tool servers"
+    return None
+
+
+class _Sampler(threading.Thread):
+    """Every 0.5 s: the workers' peak RSS, and the CPU seconds every process of interest has used.
+
+    A process's CPU is counted from its first sample to its last, so a process that lives
+    shorter than a sample interval is missed (PostgreSQL backends here live as long as the run).
+    Each process is classified once: sampling reads one small file per process of interest.
+    """
+
+    def __init__(self, worker: psutil.Process) -> None:
+        super().__init__(daemon=True)
+        self.worker, self.stop, self.peak_rss_mb = worker, threading.Event(), 0.0
+        self.procs: dict[int, tuple[psutil.Process, str] | None] = {}
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.machine_first = psutil.cpu_times()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(0.5)
+
+    def sample(self) -> None:
+        for pid in psutil.pids():
             try:
-                for p in [proc, *proc.children(recursive=True)]:
-                    peak["max"] = max(peak["max"], p.memory_info().rss / 2**20)
-            except psutil.NoSuchProcess:
-                pass
-        stop.wait(0.2)
+                if pid not in self.procs:
+                    proc = psutil.Process(pid)
+                    group = _group(proc, self.worker.pid)
+                    self.procs[pid] = (proc, group) if group else None
+                if (known := self.procs[pid]) is None:
+                    continue
+                proc, group = known
+                times = proc.cpu_times()
+                if group == "workers":
+                    self.peak_rss_mb = max(self.peak_rss_mb, proc.memory_info().rss / 2**20)
+            except psutil.Error:
+                continue
+            self.first.setdefault(pid, times.user + times.system)
+            self.last[pid] = times.user + times.system
+
+    def finish(self) -> dict[str, float]:
+        """Stop sampling; CPU seconds by group, the rest of the machine, and its idle time."""
+        self.stop.set()
+        self.join()
+        self.sample()
+        machine_now = psutil.cpu_times()
+        busy = {name: getattr(machine_now, name) - getattr(self.machine_first, name) for name in machine_now._fields}
+        idle = busy.pop("idle") + busy.pop("iowait", 0.0)
+        # Time the hypervisor gave to other guests, and interrupts: no process's, so not in any group.
+        unowned = {"steal": busy.pop("steal", 0.0), "interrupts": busy.pop("irq", 0.0) + busy.pop("softirq", 0.0)}
+        cpu: dict[str, float] = {}
+        for pid, first in self.first.items():
+            group = self.procs[pid][1]  # type: ignore[index]
+            cpu[group] = cpu.get(group, 0.0) + self.last[pid] - first
+        cpu["rest of the machine"] = sum(busy.values()) - sum(cpu.values())
+        cpu.update(unowned, idle=idle)
+        return {name: round(seconds, 1) for name, seconds in cpu.items()}
 
 
 def main() -> None:
@@ -68,12 +137,8 @@ def main() -> None:
             distinct = Subscription.objects.values("call_key").distinct().count()
 
             env = process_env()
-            peak = {"max": 0.0}
-            stop = threading.Event()
             with celery_worker(concurrency=args.workers, env=env, extra_args=["-I", "bench.naive"]) as worker:
-                sampler = threading.Thread(
-                    target=_rss_sampler, args=([psutil.Process(worker.pid)], stop, peak), daemon=True
-                )
+                sampler = _Sampler(psutil.Process(worker.pid))
                 sampler.start()
                 calls_before = faults.call_count("weather") + faults.call_count("fuel")
                 started = time.perf_counter()
@@ -82,6 +147,7 @@ def main() -> None:
                 result = fanout(schedule_id=schedule_id, now=tick + timedelta(seconds=1))
                 wait_drained(expected=result.enqueued, timeout_s=args.timeout)
                 seconds = time.perf_counter() - started
+                cpu_s = sampler.finish()
                 mcp_calls = faults.call_count("weather") + faults.call_count("fuel") - calls_before
                 pushes = InboxMessage.objects.count()
 
@@ -95,7 +161,6 @@ def main() -> None:
                 enqueue_naive(sample)
                 wait_for(lambda: newer.count() >= len(sample), timeout_s=args.timeout, what="the naive baseline")
                 naive_s = time.perf_counter() - started
-                stop.set()
 
         figures = {
             "subscriptions": args.n,
@@ -104,11 +169,13 @@ def main() -> None:
             "pushes_per_s": round(pushes / seconds, 1),
             "mcp_calls": mcp_calls,
             "distinct_args": distinct,
-            "peak_rss_mb": round(peak["max"], 1),
+            "peak_rss_mb": round(sampler.peak_rss_mb, 1),
             "naive_sample": len(sample),
             "naive_pushes_per_s": round(len(sample) / naive_s, 1),
             "seed_s": round(seed_s, 1),
             "workers": args.workers,
+            "cpu_s": cpu_s,
+            "cpu_us_per_push": {name: round(used * 1e6 / max(pushes, 1), 1) for name, used in cpu_s.items()},
             "machine": machine(),
         }
         figures["ratio_vs_naive"] = round(figures["pushes_per_s"] / figures["naive_pushes_per_s"], 1)

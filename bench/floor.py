@@ -14,6 +14,8 @@ and the row work, in microseconds per push of the whole machine's CPU.
 ``--variant`` also measures, in a second throw-away database in the same run, what a
 design change would save against this schema (the baseline, ``current``, always measured):
 ``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
+``ledger-by-execution`` makes the ledger unique by (execution, channel) alone, without
+the index of its text key; ``by-execution`` does the same for the inbox's pushes;
 ``copied-answer`` is the design before executions/0009 and channels/0011: every
 execution's result and every inbox row carries its own copy of the tool answer, pages
 are full and an index names ``status``, so the write-back is not heap-only;
@@ -68,13 +70,13 @@ DELIVER = """
                                        subscription_id, channel_id, created_at)
     SELECT d.owner_id, d.key, 'Weather', %(body)s, false, {inbox_data}, d.execution_id, d.subscription_id,
            d.channel_id, now()
-    FROM pairs d {join_ledger} ON CONFLICT (key) DO NOTHING
+    FROM pairs d {join_ledger} ON CONFLICT {inbox_unique} DO NOTHING
 """
 LEDGER = """,
     ledger AS (INSERT INTO channels_delivery (execution_id, channel_id, idempotency_key, status, attempts,
                                               response_summary, error_kind, created_at, sent_at)
                SELECT execution_id, channel_id, key, 'sent', 1, 'stored', '', now(), now() FROM pairs
-               ON CONFLICT DO NOTHING RETURNING idempotency_key)"""
+               ON CONFLICT DO NOTHING RETURNING execution_id, channel_id)"""
 SNAPSHOT = """
     INSERT INTO executions_toolsnapshot (value, first_execution_id, last_execution_id, created_at)
     VALUES (%(data)s::jsonb, %(first)s, %(last)s, now()) RETURNING id
@@ -84,6 +86,16 @@ WRITE_BACK = """
            message = %(body)s, {answer}, meta = %(meta)s::jsonb
     WHERE id = ANY(%(ids)s) AND status IN ('queued', 'retrying')
 """
+# Ledger and inbox rows of a push unique by (execution, channel), whose entries follow the
+# executions' order, instead of by the text key, whose entries land anywhere in its index
+# (``--variant ledger-by-execution`` for the ledger alone, ``by-execution`` for both).
+LEDGER_BY_EXECUTION = ["ALTER TABLE channels_delivery DROP CONSTRAINT delivery_once_per_key"]
+INBOX_BY_EXECUTION = [
+    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_key",
+    "CREATE UNIQUE INDEX inbox_once_per_push ON channels_inboxmessage (execution_id, channel_id)"
+    " WHERE execution_id IS NOT NULL",
+    "CREATE UNIQUE INDEX inbox_once_per_notice ON channels_inboxmessage (key) WHERE execution_id IS NULL",
+]
 # The design before executions/0009 (and channels/0011), for ``--variant copied-answer``.
 COPIED_ANSWER = [
     "ALTER TABLE executions_execution ADD COLUMN tool_snapshot jsonb",
@@ -92,6 +104,9 @@ COPIED_ANSWER = [
     "CREATE INDEX exec_exceptional_latest ON executions_execution (id DESC)"
     " WHERE status IN ('failed', 'retrying', 'skipped', 'missed')",
 ]
+
+
+VARIANTS = ("current", "no-ledger", "ledger-by-execution", "by-execution", "copied-answer")
 
 
 def _machine_cpu_s() -> float:
@@ -114,17 +129,24 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         from taskhub.subscriptions.models import Subscription
 
         call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
+        inbox_by_execution = variant == "by-execution"
         deliver = DELIVER.format(
             ledger="" if variant == "no-ledger" else LEDGER,
-            join_ledger="" if variant == "no-ledger" else "JOIN ledger l ON l.idempotency_key = d.key",
+            join_ledger=""
+            if variant == "no-ledger"
+            else "JOIN ledger l ON l.execution_id = d.execution_id AND l.channel_id = d.channel_id",
             inbox_data="%(data)s::jsonb, NULL" if variant == "copied-answer" else "'{}', %(snapshot)s",
+            inbox_unique="(execution_id, channel_id) WHERE execution_id IS NOT NULL" if inbox_by_execution else "(key)",
         )
         copied = variant == "copied-answer"
+        schema = COPIED_ANSWER if copied else []
+        if variant in ("ledger-by-execution", "by-execution"):
+            schema = LEDGER_BY_EXECUTION + (INBOX_BY_EXECUTION if inbox_by_execution else [])
         write_back = WRITE_BACK.format(
             answer="tool_snapshot = %(data)s::jsonb" if copied else "snapshot_id = %(snapshot)s"
         )
         with connection.cursor() as cursor:
-            for statement in COPIED_ANSWER if copied else []:
+            for statement in schema:
                 cursor.execute(statement)
             if variant.startswith("fillfactor-"):
                 cursor.execute(f"ALTER TABLE executions_execution SET (fillfactor = {int(variant[11:])})")
@@ -185,15 +207,13 @@ def main() -> None:
     parser.add_argument(
         "--variant",
         default="current",
-        help="current, no-ledger, copied-answer or fillfactor-N, or several, comma-separated (docstring)",
+        help=f"{', '.join(VARIANTS)} or fillfactor-N, or several, comma-separated (docstring)",
     )
     parser.add_argument("--connections", type=int, default=2, help="as many as the fan-out bench's workers")
     args = parser.parse_args()
     variants = args.variant.split(",")
     for variant in variants:
-        if variant not in ("current", "no-ledger", "copied-answer") and not (
-            variant.startswith("fillfactor-") and variant[11:].isdigit()
-        ):
+        if variant not in VARIANTS and not (variant.startswith("fillfactor-") and variant[11:].isdigit()):
             parser.error(f"--variant: unknown variant {variant!r}")
     figures: dict[str, object] = {"subscriptions": args.n}
     for variant in dict.fromkeys(["current", *variants]):  # the baseline first, in the same run
