@@ -1,21 +1,22 @@
 """The database floor of a push: the row work of the pipeline as bare SQL, no worker, no Python per row.
 
     make bench BENCH=floor ARGS="--n 300000"                      # this schema
-    make bench BENCH=floor ARGS="--n 300000 --variant no-ledger"   # what-if: inbox rows as their own ledger
+    make bench BENCH=floor ARGS="--n 300000 --variant ledger"      # the design before: a ledger row per push too
 
 A diagnostic, not the pipeline: it seeds N subscriptions like ``fanout``, runs the
 real fan-out (``fanout()``: execution and batch rows), then does what the runner
-does to the database for each batch (the ledger and inbox rows of ``deliver_pushes``,
-the write-back of ``write_results``) as two bare statements per batch from two
+does to the database for each batch (the tool snapshot and inbox rows of
+``deliver_pushes``, the write-back of ``write_results``) as two bare statements per batch from two
 connections, with a fixed message and tool answer of the pipeline's size. What it
 prints is the least CPU the database needs per push with this schema: the fan-out
 and the row work, in microseconds per push of the whole machine's CPU.
 
 ``--variant`` also measures, in a second throw-away database in the same run, what a
 design change would save against this schema (the baseline, ``current``, always measured):
-``no-ledger`` stores inbox rows without ledger rows (their unique key dedupes);
-``ledger-by-execution`` makes the ledger unique by (execution, channel) alone, without
-the index of its text key; ``by-execution`` does the same for the inbox's pushes;
+``ledger`` also writes a ledger row (``Delivery``) per inbox push, as before the inbox
+became its own ledger; ``ledger-by-execution`` does, with the ledger unique by
+(execution, channel) alone, without the index of its text key; ``by-execution`` makes
+the inbox's pushes unique that way too (the ledger's then);
 ``copied-answer`` is the design before executions/0009 and channels/0011: every
 execution's result and every inbox row carries its own copy of the tool answer, pages
 are full and an index names ``status``, so the write-back is not heap-only;
@@ -106,7 +107,7 @@ COPIED_ANSWER = [
 ]
 
 
-VARIANTS = ("current", "no-ledger", "ledger-by-execution", "by-execution", "copied-answer")
+VARIANTS = ("current", "ledger", "ledger-by-execution", "by-execution", "copied-answer")
 
 
 def _machine_cpu_s() -> float:
@@ -130,11 +131,12 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
 
         call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
         inbox_by_execution = variant == "by-execution"
+        ledgered = variant != "current" and not variant.startswith("fillfactor-")
         deliver = DELIVER.format(
-            ledger="" if variant == "no-ledger" else LEDGER,
-            join_ledger=""
-            if variant == "no-ledger"
-            else "JOIN ledger l ON l.execution_id = d.execution_id AND l.channel_id = d.channel_id",
+            ledger=LEDGER if ledgered else "",
+            join_ledger="JOIN ledger l ON l.execution_id = d.execution_id AND l.channel_id = d.channel_id"
+            if ledgered
+            else "",
             inbox_data="%(data)s::jsonb, NULL" if variant == "copied-answer" else "'{}', %(snapshot)s",
             inbox_unique="(execution_id, channel_id) WHERE execution_id IS NOT NULL" if inbox_by_execution else "(key)",
         )

@@ -54,15 +54,15 @@ _COLUMNS = (
 )
 
 
-def inbox_write(items: Sequence[InboxItem]) -> list[int]:
-    """Store ``items`` (a key already stored keeps its row: no duplicates) and announce them live.
+def inbox_write(items: Sequence[InboxItem]) -> set[str]:
+    """Store the ``items`` whose key is not stored yet and announce them live; returns their keys.
 
-    Returns the id of each item's row, in order.
+    The unique key makes a repeat a no-op: the inbox is its own ledger (a push is
+    stored once per delivery key, a notice once per notice key).
     """
     if not items:
-        return []
+        return set()
     now = timezone.now()
-    # ON CONFLICT (key) DO UPDATE SET key = key: a repeat is a no-op that still returns the row's id.
     returned = insert_rows(
         InboxMessage,
         columns=_COLUMNS,
@@ -82,18 +82,18 @@ def inbox_write(items: Sequence[InboxItem]) -> list[int]:
         ],
         constants={"created_at": "%s"},
         constant_params=[now],
-        conflict="ON CONFLICT (key) DO UPDATE SET key = excluded.key",
+        conflict="ON CONFLICT (key) DO NOTHING",
         returning=("key", "id"),
         # The subscribers of one tool call get the same text and data objects: sent once each.
         shared=("title", "body", "data"),
     )
     ids = dict(returned)
-    stored = [ids[item.key] for item in items]
+    new = [(item, ids[item.key]) for item in items if item.key in ids]
     # Announced once committed: a rolled-back write must not ping anyone.
     transaction.on_commit(
-        lambda: announce([item.owner_id for item in items], lambda i: event_of(items[i], stored[i], now))
+        lambda: announce([item.owner_id for item, _ in new], lambda i: event_of(new[i][0], new[i][1], now))
     )
-    return stored
+    return set(ids)
 
 
 def announce(owner_ids: Sequence[int], event: Callable[[int], dict[str, Any]]) -> None:

@@ -49,6 +49,9 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
+    """The ledger of pushes to channels outside TaskHub (and of inbox pushes held for quiet
+    hours): the inbox's own unique key records the pushes stored in it directly."""
+
     # Both references are kept by the ORM (``on_delete`` cascades), not by database
     # constraints: a constraint's check share-locks the execution and the channel row for
     # every push, and two workers pushing to one user's channel then share that lock (a
@@ -124,7 +127,9 @@ class InboxMessage(models.Model):
     subscription = _kept_id("subscriptions.Subscription")
     channel = _kept_id(Channel)
     # The delivery key for pushes, ``notice:...`` for system notices: a second write of the
-    # same push lands on the same row (the ledger's last line of defence).
+    # same push lands on the same row. The inbox is its own ledger: a push stored directly
+    # (``dispatch.direct``, ``dispatch.pushes``) has no ``Delivery`` row; one held for quiet
+    # hours, or sent after the direct write failed, has one as well.
     key = models.CharField(max_length=200)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)

@@ -1,7 +1,7 @@
 """History older than its retention is deleted, a chunk at a time, by one beat entry.
 
-Every push leaves rows behind: its execution, its ledger rows (``Delivery``), its
-inbox message, and for an alert the event it came from; every run a few tool
+Every push leaves rows behind: its execution, its inbox message or ledger rows
+(``Delivery``: other channels, and held inbox pushes), and for an alert the event it came from; every run a few tool
 snapshots, kept while an execution refers to them and as long as the inbox keeps
 the messages that refer to them. A million daily pushes
 would grow the database by a few GB a day for ever; ``prune_history`` keeps it

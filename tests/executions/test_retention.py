@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule
 
 from taskhub.channels.models import Delivery, DeliveryStatus, InboxMessage
+from taskhub.channels.services import channel_create
 from taskhub.executions.fanout import fanout, nominal_fire
 from taskhub.executions.models import Execution, ExecutionStatus, ScheduleFire, ToolSnapshot
 from taskhub.executions.retention import Pruned, prune_history
@@ -39,12 +40,22 @@ def _tick(*subs, days_later: int = 0, run: bool = True) -> None:  # type: ignore
         run_batch(batch, now=today + timedelta(days=days_later, seconds=2))
 
 
+def _mailed(*subs):  # type: ignore[no-untyped-def]
+    """``subs``, each also pushing by email: the inbox is its own ledger, an email push has a ledger row."""
+    mail = {}
+    for sub in subs:
+        if sub.owner_id not in mail:
+            mail[sub.owner_id] = channel_create(owner=sub.owner, kind="email", name="mail", config={"to": "a@b.test"})
+        sub.channels.add(mail[sub.owner_id])
+    return subs
+
+
 def _age(model: type[Model], days: int, stamp: str = "created_at", **lookup: object) -> None:
     model.objects.filter(**lookup).update(**{stamp: timezone.now() - timedelta(days=days)})
 
 
 def test_executions_with_their_ledger_and_inbox_messages_go_once_past_their_retention(alice, bob) -> None:
-    subs = active_periodic(alice), active_periodic(bob)
+    subs = _mailed(active_periodic(alice), active_periodic(bob))
     _tick(*subs)
     first = list(Execution.objects.values_list("pk", flat=True))
     _age(Execution, 31, pk__in=first)
@@ -119,7 +130,7 @@ def test_old_work_still_owed_or_still_delivering_is_kept_and_the_walk_goes_past_
 
 
 def test_a_run_deletes_at_most_its_limit_and_the_next_run_goes_on(alice) -> None:
-    subs = [active_periodic(alice) for _ in range(5)]
+    subs = _mailed(*(active_periodic(alice) for _ in range(5)))
     _tick(*subs)
     _age(Execution, 31)
     _tick(*subs, days_later=1)
@@ -143,7 +154,7 @@ def test_the_latest_fire_of_each_schedule_is_kept_however_old() -> None:
 
 def test_a_retention_of_zero_keeps_everything(alice, retention) -> None:
     retention.EXECUTION_RETENTION_DAYS = retention.INBOX_RETENTION_DAYS = retention.EVENT_RETENTION_DAYS = 0
-    sub = active_periodic(alice)
+    [sub] = _mailed(active_periodic(alice))
     _tick(sub)
     _age(Execution, 3650)
     _age(InboxMessage, 3650)

@@ -2,9 +2,10 @@
 
 ``deliver_messages`` is the one entry point the execution pipeline calls. Per batch:
 
-0. pushes to channels that only write our database (``in_database``: the inbox) and
-   have no ledger row yet are stored with their row, already ``sent``, in one
-   transaction (``dispatch.direct``); the steps below handle everything else;
+0. pushes to channels that only write our database (``in_database``: the inbox) whose
+   key has no ledger row are stored by the channel, once per key, in one statement and
+   without a ledger row: the channel's unique key is its ledger (``dispatch.direct``);
+   the steps below handle everything else;
 1. one ``bulk_create(ignore_conflicts=True)`` of ``Delivery`` rows keyed by
    ``delivery_key(subscription, fire_key, channel)``: a push is recorded once, ever;
 2. one compare-and-set UPDATE claims the claimable rows (below) for this call:
@@ -152,15 +153,14 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             for key, i in live.items()
             if backends[channels[messages[i].channel_id].kind].in_database  # type: ignore[union-attr]
             and (messages[i].urgent or channels[messages[i].channel_id].owner_id not in quiet)
-        ],
-        now=now,
+        ]
     )
-    healthy = []
-    for key, result in direct.items():
+    for envelope in direct.new:
+        outcomes[live.pop(envelope.key)] = _outcome(envelope.message, SENT)
+    for key in direct.repeated:
         index = live.pop(key)
-        outcomes[index] = _outcome(messages[index], SENT)
-        healthy.append((channels[messages[index].channel_id], result))
-    record_channel_health(healthy)
+        outcomes[index] = _outcome(messages[index], DUPLICATE)
+    record_channel_health([(envelope.channel, Result()) for envelope in direct.new])
     if not live:
         return [outcomes[i] for i in range(len(messages))]
 

@@ -5,17 +5,19 @@ executions that get the same message. It finds their channels itself, so a batch
 of a fan-out never becomes one Python object per (execution, channel):
 
 - on PostgreSQL, pushes to the inbox are stored by one statement that joins the
-  batch to the subscriptions' channels, inserts the ledger rows (``sent``) and the
-  inbox rows together, and returns what it stored plus every other (execution,
-  channel) pair. Pushes of one render share their title, body and data objects,
-  which travel once (``bulk`` shared columns). An owner with quiet hours set,
-  another kind of channel, or a key the ledger already holds (a retry, a
-  redelivery) is left to ``deliver_messages``, which knows what each case means;
+  batch to the subscriptions' channels, inserts the inbox rows (the inbox is its own
+  ledger: its unique delivery key decides, and no ``Delivery`` row is written), and
+  returns what it stored plus every other (execution, channel) pair. Pushes of one
+  render share their title, body and data objects, which travel once (``bulk``
+  shared columns). An owner with quiet hours set, another kind of channel, or a key
+  the inbox already holds (a retry, a redelivery) is left to ``deliver_messages``,
+  which knows what each case means;
 - on SQLite (``make run``), or if that statement fails, every pair goes through
   ``deliver_messages``.
 
 Either way a push is recorded once per (subscription, fire key, channel): the
-ledger's unique key decides, as in ``deliver_messages``.
+inbox's unique key decides for the inbox, the ledger's for other channels, as in
+``deliver_messages``.
 """
 
 from __future__ import annotations
@@ -33,13 +35,10 @@ from django.utils import timezone
 
 from taskhub.channels import kinds
 from taskhub.channels.dispatch import FAILED, SENT, DeliveryOutcome, OutboundMessage, deliver_messages
-from taskhub.channels.dispatch.direct import SUMMARY
 from taskhub.channels.inbox import InboxItem, announce, event_of
 from taskhub.channels.kinds.inbox import InboxChannel
 from taskhub.channels.models import (
     Channel,
-    Delivery,
-    DeliveryStatus,
     InboxMessage,
     NotificationPreferences,
 )
@@ -175,19 +174,12 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
             SELECT * FROM pairs
             WHERE kind = ANY(%s::text[]) AND (urgent OR owner_id <> ALL(ARRAY(SELECT owner_id FROM quiet)))
         ),
-        ledger AS (
-            INSERT INTO {q(Delivery._meta.db_table)} (execution_id, channel_id, idempotency_key, status, attempts,
-                                                      response_summary, error_kind, created_at, sent_at)
-            SELECT execution_id, channel_id, key, %s, 1, %s, '', %s, %s FROM direct
-            ON CONFLICT DO NOTHING
-            RETURNING idempotency_key
-        ),
-        stored AS (
+        stored AS (  -- the inbox is its own ledger: its unique key decides, no Delivery row
             INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
                                                           execution_id, subscription_id, channel_id, created_at)
             SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id,
                    d.subscription_id, d.channel_id, %s
-            FROM direct d JOIN ledger l ON l.idempotency_key = d.key JOIN p ON p.push = d.push
+            FROM direct d JOIN p ON p.push = d.push
             ON CONFLICT (key) DO NOTHING
             RETURNING id, key, owner_id
         )
@@ -197,7 +189,7 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
         SELECT FALSE, pairs.push, pairs.execution_id, pairs.subscription_id, pairs.channel_id, NULL
         FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
     """  # noqa: S608 - only our table names are interpolated; values are parameters
-    params = [*e_params, *p_params, inbox_kinds, DeliveryStatus.SENT, SUMMARY, now, now, now]
+    params = [*e_params, *p_params, inbox_kinds, now]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             # Every table is reached by index through = ANY(ARRAY(..)); what remains are joins of

@@ -58,19 +58,23 @@ class PushChannel:
     ``dedupes`` says whether the receiver can recognise a repeat of the same key
     (a webhook's ``webhook-id``): only such channels are re-sent after a crash left a
     delivery in ``sending``. ``may_disable`` is False where failures are ours, not the user's.
-    ``in_database`` channels are delivered in one transaction with their ledger rows.
+    ``in_database`` channels write only TaskHub's own database, under a unique key:
+    their rows are their own ledger (``store``), and no ``Delivery`` row is written.
     """
 
     kind: ClassVar[str]
     dedupes: ClassVar[bool] = False
     may_disable: ClassVar[bool] = True
-    # True when ``deliver`` only writes TaskHub's own database and either stores the
-    # whole batch or raises: the ledger then records the push as sent in the same
-    # transaction, with no claim and no second write.
+    # True when the channel only writes TaskHub's own database, once per key (``store``).
     in_database: ClassVar[bool] = False
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """Send every envelope; return one ``Result`` per envelope, in order. Never raise per item."""
+        raise NotImplementedError
+
+    def store(self, envelopes: Sequence[Envelope]) -> set[str]:
+        """``in_database`` channels: write the envelopes whose key was never written, in the caller's
+        transaction, all or nothing (raise); return their keys. A key written before is a repeat."""
         raise NotImplementedError
 
     def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,19 @@ class InboxChannel(PushChannel):
     # Failures here are our database's, not the user's doing: never disable an inbox.
     may_disable = False
     # A message is stored under its delivery key (unique): storing it again is a no-op,
-    # so a delivery left in "sending" by a crash may safely be sent again (exactly once).
+    # so a delivery left in "sending" by a crash may safely be sent again (exactly once),
+    # and a push stored directly needs no ledger row (``store``).
     dedupes = True
     in_database = True
 
     def deliver(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """One INSERT for the whole batch; a database error propagates and fails the batch as a whole."""
-        inbox_write(
+        self.store(envelopes)
+        return [Result(summary="stored") for _ in envelopes]
+
+    def store(self, envelopes: Sequence[Envelope]) -> set[str]:
+        """One INSERT for the whole batch: a message per delivery key, ever (the inbox is its own ledger)."""
+        return inbox_write(
             [
                 InboxItem(
                     owner_id=envelope.channel.owner_id,
@@ -35,4 +41,3 @@ class InboxChannel(PushChannel):
                 for envelope in envelopes
             ]
         )
-        return [Result(summary="stored") for _ in envelopes]

@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 
 from taskhub.channels.dispatch import deliver_messages
 from taskhub.channels.inbox import feed_channel
-from taskhub.channels.models import Delivery, InboxMessage
-from taskhub.channels.services import inbox_channel_for
+from taskhub.channels.models import Channel, Delivery, InboxMessage
+from taskhub.channels.services import channel_create, inbox_channel_for
 from taskhub.core.redis import get_redis
 from taskhub.executions.models import Execution
 from taskhub.subscriptions.models import Subscription
@@ -25,10 +25,11 @@ from tests.processes import ROOT, free_port, process_env
 pytestmark = pytest.mark.usefixtures("tools_registry")
 
 
-def _deliver(owner, n: int = 1, **overrides) -> None:  # type: ignore[no-untyped-def]
+def _deliver(owner, n: int = 1, also_to: Channel | None = None, **overrides) -> None:  # type: ignore[no-untyped-def]
     sub = active_periodic(owner)
     runs = [Execution.objects.create(subscription=sub, fire_key=f"f{i}") for i in range(n)]
-    deliver_messages([message_for(run, inbox_channel_for(owner), **overrides) for run in runs])
+    channels = [inbox_channel_for(owner), *([also_to] if also_to else [])]
+    deliver_messages([message_for(run, channel, **overrides) for run in runs for channel in channels])
 
 
 @pytest.mark.django_db
@@ -69,8 +70,11 @@ def test_messages_outlive_the_subscription_that_sent_them(alice, api_for) -> Non
 def test_deleting_a_subscription_a_channel_or_a_user_takes_what_hangs_on_it(alice, api_for) -> None:
     # The ledger, the executions and the inbox name their rows without database constraints:
     # the ORM's cascade is what removes them, through the same calls a user or the admin makes.
-    _deliver(alice, 2)
-    _deliver(alice, 1)
+    # Each run pushes to the inbox (its own ledger) and by email (a ledger row each).
+    mail = channel_create(owner=alice, kind="email", name="mail", config={"to": "a@example.com"})
+    _deliver(alice, 2, also_to=mail)
+    _deliver(alice, 1, also_to=mail)
+    assert Delivery.objects.count() == 3
     first, second = Subscription.objects.filter(owner=alice).order_by("id")
     api = api_for(alice)
     assert api.delete(f"/api/v1/subscriptions/{first.pk}/").status_code == 204
@@ -78,8 +82,7 @@ def test_deleting_a_subscription_a_channel_or_a_user_takes_what_hangs_on_it(alic
     assert Delivery.objects.filter(execution__subscription=second).count() == 1
     assert Delivery.objects.count() == 1
 
-    channel = inbox_channel_for(alice)
-    assert api.delete(f"/api/v1/channels/{channel.pk}/").status_code == 204
+    assert api.delete(f"/api/v1/channels/{mail.pk}/").status_code == 204
     assert not Delivery.objects.exists()
     assert Execution.objects.filter(subscription=second).count() == 1
     assert InboxMessage.objects.filter(owner=alice).count() == 3

@@ -149,9 +149,10 @@ def test_breaker_opens_after_5_failures_serves_stale_shared_across_processes_and
     from tools.gateway.models import ToolServer
 
     services.tool_server_save(
-        # pybreaker's Redis storage keeps whole seconds: a 4 s reset half-opens after 3-4 s, which
-        # leaves room for the second process (a Django start-up, ~1.5 s) to see the circuit still open.
-        server=ToolServer(name="weather", url=f"{servers_url}/weather/mcp", timeout_s=2, breaker_reset_s=4)
+        # pybreaker's Redis storage keeps whole seconds: a 10 s reset half-opens after 9-10 s, which
+        # leaves room for the second process (a Django start-up: ~1.5 s, over 3 s on a slow machine)
+        # to see the circuit still open.
+        server=ToolServer(name="weather", url=f"{servers_url}/weather/mcp", timeout_s=2, breaker_reset_s=10)
     )
     args = {"city": "Berlin"}
     assert gateway.call("current_weather", args).status == "fresh"
@@ -174,7 +175,7 @@ def test_breaker_opens_after_5_failures_serves_stale_shared_across_processes_and
     assert faults.call_count("weather") == 6
 
     faults.clear_fault("weather")
-    time.sleep(4.1)  # breaker_reset_s
+    time.sleep(10.1)  # breaker_reset_s
     assert gateway.call("current_weather", args, max_age_s=0).status == "fresh"
     assert breaker.state(registry.current().servers["weather"]) == "closed"
     assert _second_process_call("Madrid") == {"status": "fresh"}
