@@ -6,7 +6,9 @@ Real processes and services: a throw-away PostgreSQL database, Redis, the MCP
 tool servers (offline providers) and Celery workers running the task agent.
 Measures from the beat tick (``fanout``) to the last execution written back:
 seconds, pushes per second, MCP calls made (counted at the servers), distinct
-(tool, arguments) pairs, and the peak RSS of a worker process.
+(tool, arguments) pairs, the peak RSS of a worker process, and where the machine's
+CPU went meanwhile (seconds and microseconds per push by process group: PostgreSQL
+backends, autovacuum, workers, tool servers, Redis, this process, steal, idle).
 
 Baseline, measured in the same run: the naive design (one Celery task per
 subscription, one tool call each, uncached) on a sample of ``--naive`` subscriptions.
