@@ -88,7 +88,8 @@ def inbox_write(items: Sequence[InboxItem]) -> set[str]:
         shared=("title", "body", "data"),
     )
     ids = dict(returned)
-    new = [(item, ids[item.key]) for item in items if item.key in ids]
+    unannounced = dict(ids)  # a key twice in ``items`` is stored, and announced, once
+    new = [(item, pk) for item in items if (pk := unannounced.pop(item.key, None)) is not None]
     # Announced once committed: a rolled-back write must not ping anyone.
     transaction.on_commit(
         lambda: announce([item.owner_id for item, _ in new], lambda i: event_of(new[i][0], new[i][1], now))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import time, timedelta
 
 import pytest
@@ -10,8 +11,10 @@ from django.utils import timezone
 
 from agents.worker.channel_tasks import release_held
 from taskhub.channels.dispatch import deliver_messages
+from taskhub.channels.inbox import feed_channel
 from taskhub.channels.models import Delivery, InboxMessage, NotificationPreferences
 from taskhub.channels.services import channel_create, inbox_channel_for
+from taskhub.core.redis import get_redis
 from taskhub.executions.models import Execution
 from tests.channels.conftest import message_for
 from tests.channels.receivers import http_receiver
@@ -49,6 +52,22 @@ def test_delivering_the_same_message_again_is_a_duplicate_and_sends_nothing(alic
     assert deliver_messages([message])[0].status == "sent"
     assert [o.status for o in deliver_messages([message, message])] == ["duplicate", "duplicate"]
     assert InboxMessage.objects.count() == 1
+
+
+def test_a_message_delivered_again_is_not_announced_again(alice, execution, django_capture_on_commit_callbacks) -> None:
+    listener = get_redis().pubsub()
+    listener.subscribe(feed_channel(alice.pk))
+    assert listener.get_message(timeout=2)["type"] == "subscribe"
+    message = message_for(execution, inbox_channel_for(alice))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # announced once committed
+            assert deliver_messages([message])[0].status == "sent"
+            assert deliver_messages([message])[0].status == "duplicate"
+        heard = listener.get_message(timeout=2)
+        assert listener.get_message(timeout=0.5) is None  # the repeat pinged nobody
+    finally:
+        listener.close()
+    assert json.loads(heard["data"])["id"] == InboxMessage.objects.get().pk
 
 
 def test_the_same_message_twice_in_one_call_is_sent_once(alice, execution) -> None:
