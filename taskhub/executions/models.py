@@ -212,7 +212,6 @@ def stored_snapshot(row: models.Model) -> dict[str, Any] | None:
     if row.snapshot_id is None:  # type: ignore[attr-defined]
         return None
     try:
-        snapshot = row.snapshot  # type: ignore[attr-defined]
+        return row.snapshot.value  # type: ignore[attr-defined, no-any-return]
     except ObjectDoesNotExist:
         return None
-    return snapshot.value if snapshot is not None else None

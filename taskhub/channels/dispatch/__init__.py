@@ -155,11 +155,9 @@ def _deliver_batch(messages: Sequence[OutboundMessage]) -> list[DeliveryOutcome]
             and (messages[i].urgent or channels[messages[i].channel_id].owner_id not in quiet)
         ]
     )
-    for envelope in direct.new:
-        outcomes[live.pop(envelope.key)] = _outcome(envelope.message, SENT)
-    for key in direct.repeated:
-        index = live.pop(key)
-        outcomes[index] = _outcome(messages[index], DUPLICATE)
+    for status, envelopes in ((SENT, direct.new), (DUPLICATE, direct.repeated)):
+        for envelope in envelopes:
+            outcomes[live.pop(envelope.key)] = _outcome(envelope.message, status)
     record_channel_health([(envelope.channel, Result()) for envelope in direct.new])
     if not live:
         return [outcomes[i] for i in range(len(messages))]

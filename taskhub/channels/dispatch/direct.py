@@ -27,10 +27,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Stored:
-    """What ``deliver_in_database`` did, by delivery key."""
+    """What ``deliver_in_database`` did with the envelopes it stored."""
 
     new: list[Envelope] = field(default_factory=list)  # stored now: pushed
-    repeated: set[str] = field(default_factory=set)  # stored before: a duplicate
+    repeated: list[Envelope] = field(default_factory=list)  # stored before: a duplicate
 
 
 def deliver_in_database(envelopes: Sequence[Envelope]) -> Stored:
@@ -52,8 +52,5 @@ def deliver_in_database(envelopes: Sequence[Envelope]) -> Stored:
             logger.exception("in-database delivery rolled back", extra={"kind": kind, "count": len(group)})
             continue
         for envelope in group:
-            if envelope.key in new_keys:
-                done.new.append(envelope)
-            else:
-                done.repeated.add(envelope.key)
+            (done.new if envelope.key in new_keys else done.repeated).append(envelope)
     return done
