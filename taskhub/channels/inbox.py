@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,13 @@ logger = logging.getLogger(__name__)
 
 def feed_channel(owner_id: int) -> str:
     """The pub/sub channel a user's live inbox stream listens on."""
-    return pubsub_channel(f"taskhub:inbox:{owner_id}")
+    return feed_channels([owner_id])[owner_id]
+
+
+def feed_channels(owner_ids: Iterable[int]) -> dict[int, str]:
+    """``feed_channel`` of each of ``owner_ids``: the deployment's prefix looked up once for a batch."""
+    prefix = pubsub_channel("taskhub:inbox:")
+    return {owner: f"{prefix}{owner}" for owner in owner_ids}
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def announce(owner_ids: Sequence[int], event: Callable[[int], dict[str, Any]]) -
         return
     try:
         redis = get_redis()
-        feeds = {owner: feed_channel(owner) for owner in set(owner_ids)}
+        feeds = feed_channels(set(owner_ids))
         listened = {name for name, count in redis.pubsub_numsub(*feeds.values()) if count}  # decoded: str
         if not listened:
             return

@@ -4,7 +4,8 @@ The fire key is the nominal fire time computed from the cron in its time zone,
 so two beats, a retry or a redelivery of the same tick produce the same key, and
 the unique (subscription, fire key) constraint makes the insert idempotent:
 ``INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING`` tells which rows are new,
-and only those are enqueued. Subscriptions are walked by keyset pagination in
+and only those are enqueued (the clause is added only when a chunk meets a row that
+exists: ``bulk.insert_skipping_conflicts``). Subscriptions are walked by keyset pagination in
 (call_key, id) order, so each batch holds the subscribers of a few tool calls
 and the bucket's calls spread over all its batches instead of crowding the first
 ones; one set-based INSERT per chunk (``rows.insert_tick_executions``),

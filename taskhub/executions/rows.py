@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from taskhub import queues
-from taskhub.core.bulk import ids_in, insert_rows, param, rows_relation, update_from
+from taskhub.core.bulk import ids_in, insert_rows, insert_skipping_conflicts, param, rows_relation, update_from
 from taskhub.executions.models import IN_FLIGHT, Execution, ExecutionStatus
 from taskhub.subscriptions.models import Kind, MissedPolicy, Subscription
 from taskhub.subscriptions.states import Status
@@ -161,7 +161,8 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
           AND (s.ends_at IS NULL OR s.ends_at >= %(nominal)s)
     """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
 
-    def insert_from(rows: str) -> str:
+    def insert_from(rows: str, skip_conflicts: bool) -> str:
+        conflict = "ON CONFLICT (subscription_id, fire_key) DO NOTHING" if skip_conflicts else ""
         return f"""
             INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
                                  enqueued_at, error_kind, error_message, message, meta, created_at)
@@ -172,31 +173,35 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
             FROM {rows}
             WHERE true  -- SQLite: tells the upsert's ON CONFLICT from a join's ON
             ORDER BY src.call_key, src.subscription_id, src.fire_key
-            ON CONFLICT (subscription_id, fire_key) DO NOTHING
+            {conflict}
             RETURNING id, subscription_id, fire_key, status
         """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
 
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # RETURNING sees only the new rows: their subscriptions' priorities come from the
-            # source rows the insert read, kept by the CTE, not from a second read of the table.
-            cursor.execute(
-                f"""
-                WITH src AS MATERIALIZED ({source}), new AS ({insert_from("src")})
-                SELECT new.id, new.subscription_id, new.status, src.priority
-                FROM new JOIN src ON src.subscription_id = new.subscription_id AND src.fire_key = new.fire_key
-                """,  # noqa: S608 - only our SQL is interpolated
-                params,
-            )
-            returned = sorted(cursor.fetchall())
-        else:  # SQLite has no DML in a CTE: one more indexed query for the priorities.
-            cursor.execute(insert_from(f"({source}) AS src"), params)
+    def insert(skip_conflicts: bool) -> list[tuple[int, int, str, int | None]]:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # RETURNING sees only the new rows: their subscriptions' priorities come from the
+                # source rows the insert read, kept by the CTE, not from a second read of the table.
+                cursor.execute(
+                    f"""
+                    WITH src AS MATERIALIZED ({source}), new AS ({insert_from("src", skip_conflicts)})
+                    SELECT new.id, new.subscription_id, new.status, src.priority
+                    FROM new JOIN src ON src.subscription_id = new.subscription_id AND src.fire_key = new.fire_key
+                    """,  # noqa: S608 - only our SQL is interpolated
+                    params,
+                )
+                return sorted(cursor.fetchall())
+            # SQLite has no DML in a CTE: one more indexed query for the priorities.
+            cursor.execute(insert_from(f"({source}) AS src", skip_conflicts), params)
             inserted = sorted((pk, sub_id, row_status) for pk, sub_id, _, row_status in cursor.fetchall())
-            queued = [sub_id for _, sub_id, row_status in inserted if row_status == ExecutionStatus.QUEUED]
-            priorities = (
-                dict(Subscription.objects.filter(pk__in=ids_in(queued)).values_list("pk", "priority")) if queued else {}
-            )
-            returned = [(pk, sub_id, row_status, priorities.get(sub_id)) for pk, sub_id, row_status in inserted]
+        queued = [sub_id for _, sub_id, row_status in inserted if row_status == ExecutionStatus.QUEUED]
+        priorities = (
+            dict(Subscription.objects.filter(pk__in=ids_in(queued)).values_list("pk", "priority")) if queued else {}
+        )
+        return [(pk, sub_id, row_status, priorities.get(sub_id)) for pk, sub_id, row_status in inserted]
+
+    # Rows of this tick rarely exist already (a second beat, a resumed fan-out): skip them only when met.
+    returned = insert_skipping_conflicts(insert)
     routes: dict[int, queues.Route] = {}  # by priority: a chunk's subscriptions have a few
     for priority in {priority for *_, row_status, priority in returned if row_status == ExecutionStatus.QUEUED}:
         routes[priority] = queues.route_for_subscription(

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from taskhub.channels.models import InboxMessage
-from taskhub.core.bulk import insert_rows, update_from_values
+from taskhub.core.bulk import insert_rows, insert_skipping_conflicts, rows_relation, update_from_values
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,33 @@ def test_shared_values_read_back_per_row_and_travel_once(alice) -> None:
     )
     updated = {m.pk: (m.title, m.data) for m in InboxMessage.objects.filter(pk__in=ids)}
     assert updated == {ids[0]: (AWKWARD, seen), ids[1]: (AWKWARD, {}), ids[2]: ("x", seen)}
+
+
+def test_integer_rows_read_back_unchanged_with_nulls_and_when_empty(alice) -> None:
+    # Rows of integers travel as arrays on PostgreSQL: big ids, zero, negatives and a NULL come back as given.
+    ids = [2**62, 0, -7]
+    rows = [(i, n, n * 10) for n, i in enumerate(ids)]
+    for batch in (rows, [*rows, (5, None, 1)], []):
+        source, params = rows_relation((("id", "bigint"), ("lot", "int"), ("size", "smallint")), batch)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, lot, size FROM {source}", params)  # noqa: S608 - our SQL
+            assert sorted(cursor.fetchall()) == sorted(batch)
+
+
+def test_an_insert_skipping_conflicts_skips_the_rows_that_exist_and_keeps_the_rest(alice) -> None:
+    _insert([(alice.pk, "k1", "first", "", False, {}, None)])
+    attempts = []
+
+    def insert(skip_conflicts: bool) -> list[tuple[str, str]]:
+        attempts.append(skip_conflicts)
+        return _insert(
+            [(alice.pk, "k1", "second", "", False, {}, None), (alice.pk, "k2", "new", "", False, {}, None)],
+            conflict="ON CONFLICT (key) DO NOTHING" if skip_conflicts else "",
+            returning=("key", "title"),
+        )
+
+    with transaction.atomic():  # the pipeline's inserts run in a transaction that goes on after them
+        assert insert_skipping_conflicts(insert) == [("k2", "new")]
+        assert InboxMessage.objects.count() == 2
+    assert attempts == [False, True]  # the plain insert met k1 and was rolled back; no half-written row
+    assert dict(InboxMessage.objects.values_list("key", "title")) == {"k1": "first", "k2": "new"}

@@ -42,7 +42,7 @@ from taskhub.channels.models import (
     InboxMessage,
     NotificationPreferences,
 )
-from taskhub.core.bulk import ids_in, rows_relation
+from taskhub.core.bulk import ids_in, insert_skipping_conflicts, rows_relation
 from taskhub.obs import metrics
 from taskhub.subscriptions.models import Subscription
 
@@ -149,56 +149,66 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
     e_source, e_params = rows_relation(_EXECUTION_COLUMNS, execution_rows)
     p_source, p_params = rows_relation(_PUSH_COLUMNS, push_rows, shared=("title", "body", "data"))
     q = connection.ops.quote_name
-    sql = f"""
-        WITH e AS (SELECT * FROM {e_source}), p AS (SELECT * FROM {p_source}),
-        sc AS (
-            SELECT subscription_id, channel_id FROM {q(Subscription.channels.through._meta.db_table)}
-            WHERE subscription_id = ANY(ARRAY(SELECT subscription_id FROM e))
-        ),
-        c AS (
-            SELECT id, owner_id, kind FROM {q(Channel._meta.db_table)}
-            WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled
-        ),
-        pairs AS (  -- the key is delivery_key(): subscription, fire key, channel
-            SELECT e.push, e.execution_id, e.subscription_id, c.id AS channel_id, c.owner_id, c.kind,
-                   e.subscription_id || ':' || p.fire_key || ':' || c.id AS key, p.urgent
-            FROM e JOIN p ON p.push = e.push
-                   JOIN sc ON sc.subscription_id = e.subscription_id JOIN c ON c.id = sc.channel_id
-        ),
-        quiet AS (  -- owners with quiet hours set (channels.quiet): decided per message by deliver_messages
-            SELECT owner_id FROM {q(NotificationPreferences._meta.db_table)}
-            WHERE owner_id = ANY(ARRAY(SELECT owner_id FROM c))
-              AND quiet_start IS NOT NULL AND quiet_end IS NOT NULL AND quiet_start <> quiet_end
-        ),
-        direct AS (
-            SELECT * FROM pairs
-            WHERE kind = ANY(%s::text[]) AND (urgent OR owner_id <> ALL(ARRAY(SELECT owner_id FROM quiet)))
-        ),
-        stored AS (  -- the inbox is its own ledger: its unique key decides, no Delivery row
-            INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
-                                                          execution_id, subscription_id, channel_id, created_at)
-            SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id,
-                   d.subscription_id, d.channel_id, %s
-            FROM direct d JOIN p ON p.push = d.push
-            ON CONFLICT (key) DO NOTHING
-            RETURNING id, key, owner_id
-        )
-        SELECT TRUE, d.push, d.execution_id, d.subscription_id, s.id, s.owner_id
-        FROM stored s JOIN direct d ON d.key = s.key
-        UNION ALL
-        SELECT FALSE, pairs.push, pairs.execution_id, pairs.subscription_id, pairs.channel_id, NULL
-        FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
-    """  # noqa: S608 - only our table names are interpolated; values are parameters
+
+    def statement(conflict: str) -> str:
+        return f"""
+            WITH e AS (SELECT * FROM {e_source}), p AS (SELECT * FROM {p_source}),
+            sc AS (
+                SELECT subscription_id, channel_id FROM {q(Subscription.channels.through._meta.db_table)}
+                WHERE subscription_id = ANY(ARRAY(SELECT subscription_id FROM e))
+            ),
+            c AS (
+                SELECT id, owner_id, kind FROM {q(Channel._meta.db_table)}
+                WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled
+            ),
+            pairs AS (  -- the key is delivery_key(): subscription, fire key, channel
+                SELECT e.push, e.execution_id, e.subscription_id, c.id AS channel_id, c.owner_id, c.kind,
+                       e.subscription_id || ':' || p.fire_key || ':' || c.id AS key, p.urgent
+                FROM e JOIN p ON p.push = e.push
+                       JOIN sc ON sc.subscription_id = e.subscription_id JOIN c ON c.id = sc.channel_id
+            ),
+            quiet AS (  -- owners with quiet hours set (channels.quiet): decided per message by deliver_messages
+                SELECT owner_id FROM {q(NotificationPreferences._meta.db_table)}
+                WHERE owner_id = ANY(ARRAY(SELECT owner_id FROM c))
+                  AND quiet_start IS NOT NULL AND quiet_end IS NOT NULL AND quiet_start <> quiet_end
+            ),
+            direct AS (
+                SELECT * FROM pairs
+                WHERE kind = ANY(%s::text[]) AND (urgent OR owner_id <> ALL(ARRAY(SELECT owner_id FROM quiet)))
+            ),
+            stored AS (  -- the inbox is its own ledger: its unique key decides, no Delivery row
+                INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
+                                                              execution_id, subscription_id, channel_id, created_at)
+                SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id,
+                       d.subscription_id, d.channel_id, %s
+                FROM direct d JOIN p ON p.push = d.push
+                {conflict}
+                RETURNING id, key, owner_id
+            )
+            SELECT TRUE, d.push, d.execution_id, d.subscription_id, s.id, s.owner_id
+            FROM stored s JOIN direct d ON d.key = s.key
+            UNION ALL
+            SELECT FALSE, pairs.push, pairs.execution_id, pairs.subscription_id, pairs.channel_id, NULL
+            FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
+        """  # noqa: S608 - only our table names are interpolated; values are parameters
+
     params = [*e_params, *p_params, inbox_kinds, now]
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
+
+    def insert(skip_conflicts: bool) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
             # Every table is reached by index through = ANY(ARRAY(..)); what remains are joins of
             # this batch's rows, which the planner, estimating one row for each inserting CTE,
             # would otherwise nest into a quadratic loop.
             cursor.execute("SET LOCAL enable_nestloop = off")
-            cursor.execute(sql, params)
+            cursor.execute(statement("ON CONFLICT (key) DO NOTHING" if skip_conflicts else ""), params)
             rows = cursor.fetchall()
             cursor.execute("RESET enable_nestloop")
+            return rows
+
+    try:
+        with transaction.atomic():
+            # A key the inbox holds (a batch run again) is rare: skipped only when met.
+            rows = insert_skipping_conflicts(insert)
     except DatabaseError:
         logger.exception("set-based inbox delivery rolled back", extra={"count": len(execution_rows)})
         return None
