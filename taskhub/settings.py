@@ -107,8 +107,10 @@ if _SQLITE:
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Our statements are short batch statements whose planned cost can pass PostgreSQL's JIT
     # threshold; compiling them took about a tenth of the server's CPU at a million pushes
-    # (perf, bench/fanout) and never paid back. Set per connection, so no server change is needed.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # (perf, bench/fanout) and never paid back. Set per connection, so no server change is needed,
+    # after any options DATABASE_URL gives (``?options=-c%20statement_timeout%3D5000``).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parallel checkouts (and parallel test runs) may share one server: the test
