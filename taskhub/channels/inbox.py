@@ -23,6 +23,10 @@ from taskhub.core.redis import get_redis, pubsub_channel
 logger = logging.getLogger(__name__)
 
 
+# A key stored before keeps its row: the inbox is its own ledger (``inbox_once_per_key``).
+ONCE_PER_KEY = "ON CONFLICT (key) DO NOTHING"
+
+
 def feed_channel(owner_id: int) -> str:
     """The pub/sub channel a user's live inbox stream listens on."""
     return feed_channels([owner_id])[owner_id]
@@ -88,7 +92,7 @@ def inbox_write(items: Sequence[InboxItem]) -> set[str]:
         ],
         constants={"created_at": "%s"},
         constant_params=[now],
-        conflict="ON CONFLICT (key) DO NOTHING",
+        conflict=ONCE_PER_KEY,
         returning=("key", "id"),
         # The subscribers of one tool call get the same text and data objects: sent once each.
         shared=("title", "body", "data"),

@@ -264,21 +264,21 @@ def update_from(
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def insert_skipping_conflicts(insert: Callable[[bool], T]) -> T:
+def insert_skipping_conflicts(insert: Callable[[str], T], clause: str) -> T:
     """Run an INSERT that must skip rows whose unique key exists: first without its
-    ``ON CONFLICT .. DO NOTHING``, then, if it hit an existing key, again with it.
+    ``ON CONFLICT .. DO NOTHING`` ``clause``, then, if it hit an existing key, again with it.
 
-    ``insert(skip_conflicts)`` executes the statement, with the clause when
-    ``skip_conflicts`` is true, and returns what it read. Hot inserts (a fan-out chunk,
-    a batch's inbox rows) almost never meet a row that exists: without the clause
-    PostgreSQL skips its conflict pre-check, one more descent of the unique index
-    and a speculative insertion per row, about a quarter of the insert's cost.
+    ``insert(conflict)`` executes the statement with ``conflict`` ("" or ``clause``) in
+    its place and returns what it read. Hot inserts (a fan-out chunk, a batch's inbox
+    rows) almost never meet a row that exists: without the clause PostgreSQL skips its
+    conflict pre-check, one more descent of the unique index and a speculative
+    insertion per row, about a quarter of the insert's cost.
     The first attempt runs in a savepoint, so a repeat (a tick fanned out again, a
     batch run again) costs one rolled-back attempt, and a concurrent insert of the
     same keys waits for the other transaction and then skips them, as the clause does.
     """
     try:
         with transaction.atomic():
-            return insert(False)
+            return insert("")
     except IntegrityError:
-        return insert(True)
+        return insert(clause)

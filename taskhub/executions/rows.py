@@ -62,6 +62,8 @@ _NEW_COLUMNS = (
 
 
 _EMPTY_TEXT = ("error_kind", "error_message", "message")
+# A (subscription, fire key) that has its execution keeps it (``execution_once_per_fire``).
+_ONCE_PER_FIRE = "ON CONFLICT (subscription_id, fire_key) DO NOTHING"
 
 
 def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[InsertedExecution]:
@@ -93,7 +95,7 @@ def insert_executions(rows: list[NewExecution], *, now: datetime) -> list[Insert
             "error_message": "''",
             "message": "''",
         },
-        conflict="ON CONFLICT (subscription_id, fire_key) DO NOTHING",
+        conflict=_ONCE_PER_FIRE,
         returning=("id", "subscription_id", "fire_key", "status"),
         shared=("meta",),
     )
@@ -161,8 +163,7 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
           AND (s.ends_at IS NULL OR s.ends_at >= %(nominal)s)
     """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
 
-    def insert_from(rows: str, skip_conflicts: bool) -> str:
-        conflict = "ON CONFLICT (subscription_id, fire_key) DO NOTHING" if skip_conflicts else ""
+    def insert_from(rows: str, conflict: str) -> str:
         return f"""
             INSERT INTO {table} (subscription_id, fire_key, instance_id, status, attempts, scheduled_for,
                                  enqueued_at, error_kind, error_message, message, meta, created_at)
@@ -177,14 +178,14 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
             RETURNING id, subscription_id, fire_key, status
         """  # noqa: S608 - only our table names and constants are interpolated; values are parameters
 
-    def insert(skip_conflicts: bool) -> list[tuple[int, int, str, int | None]]:
+    def insert(conflict: str) -> list[tuple[int, int, str, int | None]]:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # RETURNING sees only the new rows: their subscriptions' priorities come from the
                 # source rows the insert read, kept by the CTE, not from a second read of the table.
                 cursor.execute(
                     f"""
-                    WITH src AS MATERIALIZED ({source}), new AS ({insert_from("src", skip_conflicts)})
+                    WITH src AS MATERIALIZED ({source}), new AS ({insert_from("src", conflict)})
                     SELECT new.id, new.subscription_id, new.status, src.priority
                     FROM new JOIN src ON src.subscription_id = new.subscription_id AND src.fire_key = new.fire_key
                     """,  # noqa: S608 - only our SQL is interpolated
@@ -192,7 +193,7 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
                 )
                 return sorted(cursor.fetchall())
             # SQLite has no DML in a CTE: one more indexed query for the priorities.
-            cursor.execute(insert_from(f"({source}) AS src", skip_conflicts), params)
+            cursor.execute(insert_from(f"({source}) AS src", conflict), params)
             inserted = sorted((pk, sub_id, row_status) for pk, sub_id, _, row_status in cursor.fetchall())
         queued = [sub_id for _, sub_id, row_status in inserted if row_status == ExecutionStatus.QUEUED]
         priorities = (
@@ -201,7 +202,7 @@ def insert_tick_executions(tick: Tick, *, after: Position, upto: Position, now: 
         return [(pk, sub_id, row_status, priorities.get(sub_id)) for pk, sub_id, row_status in inserted]
 
     # Rows of this tick rarely exist already (a second beat, a resumed fan-out): skip them only when met.
-    returned = insert_skipping_conflicts(insert)
+    returned = insert_skipping_conflicts(insert, _ONCE_PER_FIRE)
     routes: dict[int, queues.Route] = {}  # by priority: a chunk's subscriptions have a few
     for priority in {priority for *_, row_status, priority in returned if row_status == ExecutionStatus.QUEUED}:
         routes[priority] = queues.route_for_subscription(

@@ -127,16 +127,17 @@ def test_an_insert_skipping_conflicts_skips_the_rows_that_exist_and_keeps_the_re
     _insert([(alice.pk, "k1", "first", "", False, {}, None)])
     attempts = []
 
-    def insert(skip_conflicts: bool) -> list[tuple[str, str]]:
-        attempts.append(skip_conflicts)
+    def insert(conflict: str) -> list[tuple[str, str]]:
+        attempts.append(conflict)
         return _insert(
             [(alice.pk, "k1", "second", "", False, {}, None), (alice.pk, "k2", "new", "", False, {}, None)],
-            conflict="ON CONFLICT (key) DO NOTHING" if skip_conflicts else "",
+            conflict=conflict,
             returning=("key", "title"),
         )
 
     with transaction.atomic():  # the pipeline's inserts run in a transaction that goes on after them
-        assert insert_skipping_conflicts(insert) == [("k2", "new")]
+        assert insert_skipping_conflicts(insert, "ON CONFLICT (key) DO NOTHING") == [("k2", "new")]
         assert InboxMessage.objects.count() == 2
-    assert attempts == [False, True]  # the plain insert met k1 and was rolled back; no half-written row
+    # The plain insert met k1 and was rolled back: no half-written row.
+    assert attempts == ["", "ON CONFLICT (key) DO NOTHING"]
     assert dict(InboxMessage.objects.values_list("key", "title")) == {"k1": "first", "k2": "new"}

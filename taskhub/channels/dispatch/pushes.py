@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from taskhub.channels import kinds
 from taskhub.channels.dispatch import FAILED, SENT, DeliveryOutcome, OutboundMessage, deliver_messages
-from taskhub.channels.inbox import InboxItem, announce, event_of
+from taskhub.channels.inbox import ONCE_PER_KEY, InboxItem, announce, event_of
 from taskhub.channels.kinds.inbox import InboxChannel
 from taskhub.channels.models import (
     Channel,
@@ -194,13 +194,13 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
 
     params = [*e_params, *p_params, inbox_kinds, now]
 
-    def insert(skip_conflicts: bool) -> list[tuple[Any, ...]]:
+    def insert(conflict: str) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
             # Every table is reached by index through = ANY(ARRAY(..)); what remains are joins of
             # this batch's rows, which the planner, estimating one row for each inserting CTE,
             # would otherwise nest into a quadratic loop.
             cursor.execute("SET LOCAL enable_nestloop = off")
-            cursor.execute(statement("ON CONFLICT (key) DO NOTHING" if skip_conflicts else ""), params)
+            cursor.execute(statement(conflict), params)
             rows = cursor.fetchall()
             cursor.execute("RESET enable_nestloop")
             return rows
@@ -208,7 +208,7 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
     try:
         with transaction.atomic():
             # A key the inbox holds (a batch run again) is rare: skipped only when met.
-            rows = insert_skipping_conflicts(insert)
+            rows = insert_skipping_conflicts(insert, ONCE_PER_KEY)
     except DatabaseError:
         logger.exception("set-based inbox delivery rolled back", extra={"count": len(execution_rows)})
         return None
