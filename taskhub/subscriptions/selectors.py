@@ -16,8 +16,8 @@ LAST_RUNS = ("last_fired_at", "last_succeeded_at")
 
 def with_last_runs(qs: QuerySet[Subscription]) -> QuerySet[Subscription]:
     """``qs`` with ``last_fired_at`` (the latest run that finished, succeeded or failed) and
-    ``last_succeeded_at``, read from the executions: the latest first, by their
-    (subscription, created_at) index."""
+    ``last_succeeded_at``, read from the executions: the subscription's runs, found by the
+    (subscription, fire key) constraint's index, latest first."""
     from taskhub.executions.models import Execution, ExecutionStatus
 
     runs = Execution.objects.filter(subscription=OuterRef("pk")).order_by("-created_at").values("finished_at")
