@@ -15,8 +15,9 @@ and the row work, in microseconds per push of the whole machine's CPU.
 design change would save against this schema (the baseline, ``current``, always measured):
 ``ledger`` also writes a ledger row (``Delivery``) per inbox push, as before the inbox
 became its own ledger; ``ledger-by-execution`` does, with the ledger unique by
-(execution, channel) alone, without the index of its text key; ``by-execution`` makes
-the inbox's pushes unique that way too (the ledger's then);
+(execution, channel) alone, without the index of its text key; ``by-key`` makes the
+inbox's pushes unique by their text key, as before channels/0012; ``sub-time-index``
+adds the index of a subscription's executions by time that executions/0010 dropped;
 ``copied-answer`` is the design before executions/0009 and channels/0011: every
 execution's result and every inbox row carries its own copy of the tool answer, pages
 are full and an index names ``status``, so the write-back is not heap-only;
@@ -87,16 +88,17 @@ WRITE_BACK = """
            message = %(body)s, {answer}, meta = %(meta)s::jsonb
     WHERE id = ANY(%(ids)s) AND status IN ('queued', 'retrying')
 """
-# Ledger and inbox rows of a push unique by (execution, channel), whose entries follow the
+# The ledger's rows of a push unique by (execution, channel), whose entries follow the
 # executions' order, instead of by the text key, whose entries land anywhere in its index
-# (``--variant ledger-by-execution`` for the ledger alone, ``by-execution`` for both).
+# (``--variant ledger-by-execution``); the inbox's pushes are unique that way since
+# channels/0012, and ``--variant by-key`` is the design before.
 LEDGER_BY_EXECUTION = ["ALTER TABLE channels_delivery DROP CONSTRAINT delivery_once_per_key"]
-INBOX_BY_EXECUTION = [
-    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_key",
-    "CREATE UNIQUE INDEX inbox_once_per_push ON channels_inboxmessage (execution_id, channel_id)"
-    " WHERE execution_id IS NOT NULL",
-    "CREATE UNIQUE INDEX inbox_once_per_notice ON channels_inboxmessage (key) WHERE execution_id IS NULL",
+INBOX_BY_KEY = [
+    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_push",
+    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_notice",
+    "ALTER TABLE channels_inboxmessage ADD CONSTRAINT inbox_once_per_key UNIQUE (key)",
 ]
+SUB_TIME_INDEX = ["CREATE INDEX exec_by_sub_time ON executions_execution (subscription_id, created_at DESC)"]
 # The design before executions/0009 (and channels/0011), for ``--variant copied-answer``.
 COPIED_ANSWER = [
     "ALTER TABLE executions_execution ADD COLUMN tool_snapshot jsonb",
@@ -107,7 +109,7 @@ COPIED_ANSWER = [
 ]
 
 
-VARIANTS = ("current", "ledger", "ledger-by-execution", "by-execution", "copied-answer")
+VARIANTS = ("current", "ledger", "ledger-by-execution", "by-key", "sub-time-index", "copied-answer")
 
 
 def _machine_cpu_s() -> float:
@@ -130,20 +132,24 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         from taskhub.subscriptions.models import Subscription
 
         call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
-        inbox_by_execution = variant == "by-execution"
-        ledgered = variant != "current" and not variant.startswith("fillfactor-")
+        inbox_by_key = variant == "by-key"
+        # ``copied-answer`` has ledger rows too, as the design it stands for still had.
+        ledgered = variant in ("ledger", "ledger-by-execution", "copied-answer")
         deliver = DELIVER.format(
             ledger=LEDGER if ledgered else "",
             join_ledger="JOIN ledger l ON l.execution_id = d.execution_id AND l.channel_id = d.channel_id"
             if ledgered
             else "",
             inbox_data="%(data)s::jsonb, NULL" if variant == "copied-answer" else "'{}', %(snapshot)s",
-            inbox_unique="(execution_id, channel_id) WHERE execution_id IS NOT NULL" if inbox_by_execution else "(key)",
+            inbox_unique="(key)" if inbox_by_key else "",
         )
         copied = variant == "copied-answer"
-        schema = COPIED_ANSWER if copied else []
-        if variant in ("ledger-by-execution", "by-execution"):
-            schema = LEDGER_BY_EXECUTION + (INBOX_BY_EXECUTION if inbox_by_execution else [])
+        schema = {
+            "copied-answer": COPIED_ANSWER,
+            "ledger-by-execution": LEDGER_BY_EXECUTION,
+            "by-key": INBOX_BY_KEY,
+            "sub-time-index": SUB_TIME_INDEX,
+        }.get(variant, [])
         write_back = WRITE_BACK.format(
             answer="tool_snapshot = %(data)s::jsonb" if copied else "snapshot_id = %(snapshot)s"
         )

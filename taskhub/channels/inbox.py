@@ -23,8 +23,10 @@ from taskhub.core.redis import get_redis, pubsub_channel
 logger = logging.getLogger(__name__)
 
 
-# A key stored before keeps its row: the inbox is its own ledger (``inbox_once_per_key``).
-ONCE_PER_KEY = "ON CONFLICT (key) DO NOTHING"
+# A push stored before (same execution and channel), or a notice (same key), keeps its row:
+# the inbox is its own ledger (``inbox_once_per_push``, ``inbox_once_per_notice``). No
+# conflict target, so that one statement may hold both.
+STORED_ONCE = "ON CONFLICT DO NOTHING"
 
 
 def feed_channel(owner_id: int) -> str:
@@ -67,8 +69,8 @@ _COLUMNS = (
 def inbox_write(items: Sequence[InboxItem]) -> set[str]:
     """Store the ``items`` whose key is not stored yet and announce them live; returns their keys.
 
-    The unique key makes a repeat a no-op: the inbox is its own ledger (a push is
-    stored once per delivery key, a notice once per notice key).
+    A repeat is a no-op: the inbox is its own ledger (a push is stored once per
+    execution and channel, so once per delivery key; a notice once per notice key).
     """
     if not items:
         return set()
@@ -92,7 +94,7 @@ def inbox_write(items: Sequence[InboxItem]) -> set[str]:
         ],
         constants={"created_at": "%s"},
         constant_params=[now],
-        conflict=ONCE_PER_KEY,
+        conflict=STORED_ONCE,
         returning=("key", "id"),
         # The subscribers of one tool call get the same text and data objects: sent once each.
         shared=("title", "body", "data"),

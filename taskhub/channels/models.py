@@ -106,6 +106,10 @@ def _kept_id(to: str | type[models.Model]) -> models.ForeignKey:  # type: ignore
     )
 
 
+# An inbox row that is a push of a run (the rest are notices).
+_PUSH = models.Q(execution__isnull=False, channel__isnull=False)
+
+
 class InboxMessage(models.Model):
     """A push kept in TaskHub for the user: read over REST and streamed live (SSE)."""
 
@@ -126,10 +130,12 @@ class InboxMessage(models.Model):
     execution = _kept_id("executions.Execution")
     subscription = _kept_id("subscriptions.Subscription")
     channel = _kept_id(Channel)
-    # The delivery key for pushes, ``notice:...`` for system notices: a second write of the
-    # same push lands on the same row. The inbox is its own ledger: a push stored directly
-    # (``dispatch.direct``, ``dispatch.pushes``) has no ``Delivery`` row; one held for quiet
-    # hours, or sent after the direct write failed, has one as well.
+    # The delivery key for pushes, ``notice:...`` for system notices. A second write of the
+    # same push or notice is skipped (``inbox.STORED_ONCE``): a push is stored once per
+    # (execution, channel), which is once per delivery key (one execution per subscription and
+    # fire key), and a notice, which has no execution, once per key. The inbox is its own
+    # ledger: a push stored directly (``dispatch.direct``, ``dispatch.pushes``) has no
+    # ``Delivery`` row; one held for quiet hours, or sent after the direct write failed, has one as well.
     key = models.CharField(max_length=200)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
@@ -149,7 +155,14 @@ class InboxMessage(models.Model):
         # random insert (bench/floor.py, a variant without it at 2f0cab3: 66.6 to 51.8 us of row work
         # per push) and made marking a message read a non-heap-only update.
         indexes = [models.Index(fields=["owner", "-id"], name="inbox_by_owner")]
-        constraints = [models.UniqueConstraint(fields=["key"], name="inbox_once_per_key")]
+        # A push's entry follows the executions' order (the fan-out numbers a batch's executions
+        # consecutively), so it lands at the end of its index; an entry of its text key landed
+        # anywhere in a key index as large as the inbox (channels/0012).
+        # A row is in exactly one of the two.
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "channel"], condition=_PUSH, name="inbox_once_per_push"),
+            models.UniqueConstraint(fields=["key"], condition=~_PUSH, name="inbox_once_per_notice"),
+        ]
 
     def __str__(self) -> str:
         return f"inbox {self.pk} of {self.owner_id}: {self.title}"

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from taskhub.channels.dispatch.pushes import Push, deliver_pushes
-from taskhub.channels.inbox import feed_channel
+from taskhub.channels.inbox import InboxItem, feed_channel, inbox_write
 from taskhub.channels.models import Delivery, InboxMessage, NotificationPreferences, delivery_key
 from taskhub.channels.services import channel_create, inbox_channel_for
 from taskhub.core.redis import get_redis
@@ -60,6 +60,23 @@ def test_inbox_and_webhook_each_get_one_push_however_often_the_batch_is_delivere
     assert [json.loads(r.body)["data"]["data"] for r in receiver.requests] == [DATA]
     # The inbox is its own ledger; the webhook's push has a ledger row.
     assert list(Delivery.objects.values_list("channel__kind", "status")) == [("webhook", "sent")]
+
+
+def test_a_push_stored_by_the_batch_is_not_stored_again_by_the_fallback_nor_a_notice_twice(alice) -> None:
+    [push] = _pushes(alice)
+    deliver_pushes([push])
+    inbox = inbox_channel_for(alice)
+    key = delivery_key(subscription_id=push.subscription_ids[0], fire_key=push.fire_key, channel_id=inbox.pk)
+    again = InboxItem(alice.pk, key, TITLE, BODY, execution_id=push.execution_ids[0], channel_id=inbox.pk)
+    notice = InboxItem(alice.pk, "notice:x", "Channel 'hook' was disabled")
+
+    # The push again (the per-message path, after the set-based one) and a notice twice, in one statement.
+    assert inbox_write([again, notice, notice]) == {"notice:x"}
+    assert inbox_write([notice]) == set()
+    assert sorted(InboxMessage.objects.values_list("key", "execution_id")) == [
+        (key, push.execution_ids[0]),
+        ("notice:x", None),
+    ]
 
 
 def test_one_push_for_a_lot_of_executions_reaches_each_of_them_under_its_own_key(alice, bob) -> None:

@@ -52,7 +52,7 @@ def test_a_conflicting_row_is_skipped_and_only_new_rows_are_returned(alice) -> N
     _insert([(alice.pk, "k1", "first", "", False, {}, None)])
     returned = _insert(
         [(alice.pk, "k1", "second", "", False, {}, None), (alice.pk, "k2", "new", "", False, {}, None)],
-        conflict="ON CONFLICT (key) DO NOTHING",
+        conflict="ON CONFLICT DO NOTHING",
         returning=("key", "title"),
     )
     assert returned == [("k2", "new")]
@@ -136,8 +136,8 @@ def test_an_insert_skipping_conflicts_skips_the_rows_that_exist_and_keeps_the_re
         )
 
     with transaction.atomic():  # the pipeline's inserts run in a transaction that goes on after them
-        assert insert_skipping_conflicts(insert, "ON CONFLICT (key) DO NOTHING") == [("k2", "new")]
+        assert insert_skipping_conflicts(insert, "ON CONFLICT DO NOTHING") == [("k2", "new")]
         assert InboxMessage.objects.count() == 2
     # The plain insert met k1 and was rolled back: no half-written row.
-    assert attempts == ["", "ON CONFLICT (key) DO NOTHING"]
+    assert attempts == ["", "ON CONFLICT DO NOTHING"]
     assert dict(InboxMessage.objects.values_list("key", "title")) == {"k1": "first", "k2": "new"}

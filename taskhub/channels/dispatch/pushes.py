@@ -6,18 +6,18 @@ of a fan-out never becomes one Python object per (execution, channel):
 
 - on PostgreSQL, pushes to the inbox are stored by one statement that joins the
   batch to the subscriptions' channels, inserts the inbox rows (the inbox is its own
-  ledger: its unique delivery key decides, and no ``Delivery`` row is written), and
+  ledger: it stores a push once per execution and channel, and no ``Delivery`` row is written), and
   returns what it stored plus every other (execution, channel) pair. Pushes of one
   render share their title, body and data objects, which travel once (``bulk``
-  shared columns). An owner with quiet hours set, another kind of channel, or a key
+  shared columns). An owner with quiet hours set, another kind of channel, or a push
   the inbox already holds (a retry, a redelivery) is left to ``deliver_messages``,
   which knows what each case means;
 - on SQLite (``make run``), or if that statement fails, every pair goes through
   ``deliver_messages``.
 
 Either way a push is recorded once per (subscription, fire key, channel): the
-inbox's unique key decides for the inbox, the ledger's for other channels, as in
-``deliver_messages``.
+inbox's unique (execution, channel) decides for the inbox (an execution is unique per
+subscription and fire key), the ledger's key for other channels, as in ``deliver_messages``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from taskhub.channels import kinds
 from taskhub.channels.dispatch import FAILED, SENT, DeliveryOutcome, OutboundMessage, deliver_messages
-from taskhub.channels.inbox import ONCE_PER_KEY, InboxItem, announce, event_of
+from taskhub.channels.inbox import STORED_ONCE, InboxItem, announce, event_of
 from taskhub.channels.kinds.inbox import InboxChannel
 from taskhub.channels.models import (
     Channel,
@@ -161,9 +161,8 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
                 SELECT id, owner_id, kind FROM {q(Channel._meta.db_table)}
                 WHERE id = ANY(ARRAY(SELECT channel_id FROM sc)) AND enabled
             ),
-            pairs AS (  -- the key is delivery_key(): subscription, fire key, channel
-                SELECT e.push, e.execution_id, e.subscription_id, c.id AS channel_id, c.owner_id, c.kind,
-                       e.subscription_id || ':' || p.fire_key || ':' || c.id AS key, p.urgent
+            pairs AS (
+                SELECT e.push, e.execution_id, e.subscription_id, c.id AS channel_id, c.owner_id, c.kind, p.urgent
                 FROM e JOIN p ON p.push = e.push
                        JOIN sc ON sc.subscription_id = e.subscription_id JOIN c ON c.id = sc.channel_id
             ),
@@ -176,20 +175,22 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
                 SELECT * FROM pairs
                 WHERE kind = ANY(%s::text[]) AND (urgent OR owner_id <> ALL(ARRAY(SELECT owner_id FROM quiet)))
             ),
-            stored AS (  -- the inbox is its own ledger: its unique key decides, no Delivery row
+            stored AS (  -- the inbox is its own ledger: it stores a push once per channel, no Delivery row
                 INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
                                                               execution_id, subscription_id, channel_id, created_at)
-                SELECT d.owner_id, d.key, p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id,
-                       d.subscription_id, d.channel_id, %s
+                SELECT d.owner_id, d.subscription_id || ':' || p.fire_key || ':' || d.channel_id,  -- delivery_key()
+                       p.title, p.body, d.urgent, p.data, p.snapshot_id, d.execution_id, d.subscription_id,
+                       d.channel_id, %s
                 FROM direct d JOIN p ON p.push = d.push
                 {conflict}
-                RETURNING id, key, owner_id
+                RETURNING id, execution_id, channel_id, owner_id
             )
             SELECT TRUE, d.push, d.execution_id, d.subscription_id, s.id, s.owner_id
-            FROM stored s JOIN direct d ON d.key = s.key
+            FROM stored s JOIN direct d ON d.execution_id = s.execution_id AND d.channel_id = s.channel_id
             UNION ALL
             SELECT FALSE, pairs.push, pairs.execution_id, pairs.subscription_id, pairs.channel_id, NULL
-            FROM pairs WHERE pairs.key NOT IN (SELECT key FROM stored)
+            FROM pairs LEFT JOIN stored s ON s.execution_id = pairs.execution_id AND s.channel_id = pairs.channel_id
+            WHERE s.id IS NULL
         """  # noqa: S608 - only our table names are interpolated; values are parameters
 
     params = [*e_params, *p_params, inbox_kinds, now]
@@ -207,8 +208,8 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
 
     try:
         with transaction.atomic():
-            # A key the inbox holds (a batch run again) is rare: skipped only when met.
-            rows = insert_skipping_conflicts(insert, ONCE_PER_KEY)
+            # A push the inbox holds (a batch run again) is rare: skipped only when met.
+            rows = insert_skipping_conflicts(insert, STORED_ONCE)
     except DatabaseError:
         logger.exception("set-based inbox delivery rolled back", extra={"count": len(execution_rows)})
         return None
