@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from taskhub.channels.models import InboxMessage
-from taskhub.core.bulk import insert_rows, insert_skipping_conflicts, rows_relation, update_from_values
+from taskhub.core.bulk import analyze, insert_rows, insert_skipping_conflicts, rows_relation, update_from_values
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +141,25 @@ def test_an_insert_skipping_conflicts_skips_the_rows_that_exist_and_keeps_the_re
     # The plain insert met k1 and was rolled back: no half-written row.
     assert attempts == ["", "ON CONFLICT DO NOTHING"]
     assert dict(InboxMessage.objects.values_list("key", "title")) == {"k1": "first", "k2": "new"}
+
+
+def _pages(model) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible, reltuples FROM pg_class WHERE relname = %s", [model._meta.db_table]
+        )
+        return cursor.fetchone()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="hint bits and the visibility map are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_analyzed_outside_a_transaction_leaves_its_pages_all_visible(alice) -> None:
+    _insert([(alice.pk, f"k{i}", "t", AWKWARD * 20, False, {}, None) for i in range(3000)])
+    with transaction.atomic():
+        analyze(InboxMessage)  # in a transaction: statistics only (VACUUM cannot run there)
+    assert _pages(InboxMessage)[2] == 3000
+
+    analyze(InboxMessage)
+    pages, visible, _ = _pages(InboxMessage)
+    assert pages > 10
+    assert visible == pages
