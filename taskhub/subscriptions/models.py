@@ -74,9 +74,12 @@ class Subscription(models.Model):
         ordering = ["-id"]
         indexes = [
             # fan-out: active subscriptions of a bucket, keyset-paginated by (call_key, id) so that
-            # each batch holds the subscribers of a few tool calls, not a few of each
+            # each batch holds the subscribers of a few tool calls, not a few of each. The predicate
+            # names every filter of the fan-out's chunk query, which then reads the index alone.
             models.Index(
-                fields=["schedule", "call_key", "id"], condition=Q(status="active"), name="sub_active_by_schedule_call"
+                fields=["schedule", "call_key", "id"],
+                condition=Q(status="active", kind="periodic"),
+                name="sub_periodic_by_schedule_call",
             ),
             # one-off reminders: the due-time index the sweeper reads
             models.Index(fields=["run_at"], condition=Q(status="active", kind="once"), name="sub_once_due"),
