@@ -175,7 +175,7 @@ def _store_inbox(pushes: Sequence[Push], inbox_kinds: list[str], *, now: datetim
                 SELECT * FROM pairs
                 WHERE kind = ANY(%s::text[]) AND (urgent OR owner_id <> ALL(ARRAY(SELECT owner_id FROM quiet)))
             ),
-            stored AS (  -- the inbox is its own ledger: it stores a push once per channel, no Delivery row
+            stored AS (  -- the inbox is its own ledger: a push once per execution and channel, no Delivery row
                 INSERT INTO {q(InboxMessage._meta.db_table)} (owner_id, key, title, body, urgent, data, snapshot_id,
                                                               execution_id, subscription_id, channel_id, created_at)
                 SELECT d.owner_id, d.subscription_id || ':' || p.fire_key || ':' || d.channel_id,  -- delivery_key()
