@@ -94,8 +94,8 @@ WRITE_BACK = """
 # channels/0012, and ``--variant by-key`` is the design before.
 LEDGER_BY_EXECUTION = ["ALTER TABLE channels_delivery DROP CONSTRAINT delivery_once_per_key"]
 INBOX_BY_KEY = [
-    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_push",
-    "ALTER TABLE channels_inboxmessage DROP CONSTRAINT inbox_once_per_notice",
+    "DROP INDEX inbox_once_per_push",  # a partial unique constraint is a unique index
+    "DROP INDEX inbox_once_per_notice",
     "ALTER TABLE channels_inboxmessage ADD CONSTRAINT inbox_once_per_key UNIQUE (key)",
 ]
 SUB_TIME_INDEX = ["CREATE INDEX exec_by_sub_time ON executions_execution (subscription_id, created_at DESC)"]
