@@ -132,7 +132,6 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
         from taskhub.subscriptions.models import Subscription
 
         call_command("seed_demo", n=n, users=max(1, n // 100), distinct=2000, prefix="bench")
-        inbox_by_key = variant == "by-key"
         # ``copied-answer`` has ledger rows too, as the design it stands for still had.
         ledgered = variant in ("ledger", "ledger-by-execution", "copied-answer")
         deliver = DELIVER.format(
@@ -141,7 +140,7 @@ def measure(n: int, variant: str, connections: int) -> dict[str, float]:
             if ledgered
             else "",
             inbox_data="%(data)s::jsonb, NULL" if variant == "copied-answer" else "'{}', %(snapshot)s",
-            inbox_unique="(key)" if inbox_by_key else "",
+            inbox_unique="(key)" if variant == "by-key" else "",
         )
         copied = variant == "copied-answer"
         schema = {

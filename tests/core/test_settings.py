@@ -33,10 +33,9 @@ def test_a_database_url_django_cannot_use_is_refused_naming_the_variable() -> No
     assert "DATABASE_URL" in ran.stderr
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
 @pytest.mark.django_db
 def test_postgresql_connections_run_without_jit_and_keep_the_options_of_the_database_url() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("JIT is PostgreSQL's")
     url = process_env()["DATABASE_URL"] + "?options=-c%20statement_timeout%3D4321"
     show = (
         "import django; django.setup(); from django.db import connection; cursor = connection.cursor()\n"
